@@ -5,7 +5,9 @@
 
 pub mod atomic;
 pub mod error;
+pub mod import;
 pub mod manifest;
+mod table;
 
 pub use error::{CorpusError, Result};
 pub use manifest::{
