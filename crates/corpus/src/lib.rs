@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod error;
 pub mod import;
 pub mod manifest;
+pub mod vocab;
 mod table;
 
 pub use error::{CorpusError, Result};
