@@ -8,6 +8,7 @@ pub mod error;
 pub mod import;
 pub mod manifest;
 pub mod vocab;
+pub mod split;
 mod table;
 
 pub use error::{CorpusError, Result};
