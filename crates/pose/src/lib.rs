@@ -4,5 +4,9 @@
 mod error;
 mod model;
 
+// File formats (pose-io).
+pub mod format;
+pub use format::{read_pose, read_pose_header, write_pose};
+
 pub use error::PoseError;
 pub use model::{Component, Pose, PoseBody, PoseHeader};
