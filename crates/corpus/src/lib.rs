@@ -4,11 +4,14 @@
 //! confusion report used for annotation cleaning ([`confusions`]).
 
 pub mod atomic;
+pub mod cli;
+pub mod confusions;
 pub mod error;
 pub mod import;
 pub mod manifest;
 pub mod vocab;
 pub mod split;
+pub mod stats;
 mod table;
 
 pub use error::{CorpusError, Result};

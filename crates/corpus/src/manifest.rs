@@ -17,10 +17,13 @@ use crate::atomic::AtomicFile;
 use crate::error::{CorpusError, Result};
 
 /// Which partition of a corpus a record belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     Train,
+    #[value(alias = "val")]
     Dev,
     Test,
 }
