@@ -4,8 +4,17 @@
 mod error;
 mod model;
 
-// File formats (pose-io).
+// Skeleton layouts, conversion, SCOPE preprocessing, augmentation, rendering (pose-proc).
+pub mod augment;
+pub mod convert;
+pub mod preprocess;
+pub mod render;
+pub mod skeleton;
+
+// File formats and `pose info` / `pose convert` (pose-io).
+pub mod cli;
 pub mod format;
+pub mod info;
 pub use format::{read_pose, read_pose_header, write_pose};
 
 pub use error::PoseError;
