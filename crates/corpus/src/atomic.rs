@@ -22,7 +22,10 @@ impl AtomicFile {
             _ => PathBuf::from("."),
         };
         if path.is_dir() {
-            return Err(CorpusError::file(&path, "is a directory, expected a file path"));
+            return Err(CorpusError::file(
+                &path,
+                "is a directory, expected a file path",
+            ));
         }
         let temp = tempfile::Builder::new()
             .prefix(".signscope-")

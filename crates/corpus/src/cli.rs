@@ -7,8 +7,12 @@ use clap::{Args, Subcommand};
 use signscope_metrics::Cleanup;
 
 use crate::atomic::{write_atomic, write_json_atomic};
-use crate::confusions::{ConfusionConfig, confusions, pair_by_id, read_gloss_sequences};
-use crate::import::{FolderColumns, Format, ImportOptions, RangeUnit, fill_context, import, rebase_pose_paths};
+use crate::confusions::{
+    ConfusionConfig, GlossSequences, confusions, pair_by_id, read_gloss_sequences,
+};
+use crate::import::{
+    FolderColumns, Format, ImportOptions, RangeUnit, fill_context, import, rebase_pose_paths,
+};
 use crate::manifest::{Split, read_manifest, write_manifest};
 use crate::split::{ContextPolicy, SplitConfig, split};
 use crate::stats::manifest_stats;
@@ -102,8 +106,8 @@ pub struct SplitArgs {
     /// Split manifest to write
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Relative sizes of train, dev, test
-    #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [80.0, 5.0, 15.0])]
+    /// Relative sizes of train, dev, test, comma-separated
+    #[arg(long, value_delimiter = ',', default_values_t = [80.0, 5.0, 15.0])]
     pub ratios: Vec<f64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -269,7 +273,7 @@ fn run_split(args: SplitArgs) -> anyhow::Result<()> {
 }
 
 fn run_confusions(args: ConfusionsArgs) -> anyhow::Result<()> {
-    let clean = |sequences: Vec<(String, Vec<String>)>| -> Vec<(String, Vec<String>)> {
+    let clean = |sequences: GlossSequences| -> GlossSequences {
         sequences
             .into_iter()
             .map(|(id, glosses)| {
@@ -285,7 +289,12 @@ fn run_confusions(args: ConfusionsArgs) -> anyhow::Result<()> {
         min_pair_count: args.min_pair_count,
         both_directions: !args.one_direction,
     };
-    let report = confusions(pairs.iter().map(|(_, r, h)| (r.as_slice(), h.as_slice())), &config);
+    let report = confusions(
+        pairs
+            .iter()
+            .map(|p| (p.reference.as_slice(), p.hypothesis.as_slice())),
+        &config,
+    );
     let table = report.to_table(args.top);
     match &args.out {
         Some(path) => write_atomic(path, table.as_bytes())?,

@@ -164,8 +164,12 @@ pub fn confusions<'a>(
                         .entry((reference.clone(), hypothesis.clone()))
                         .or_default() += 1
                 }
-                AlignOp::Delete { reference } => *deletions.entry(reference.clone()).or_default() += 1,
-                AlignOp::Insert { hypothesis } => *insertions.entry(hypothesis.clone()).or_default() += 1,
+                AlignOp::Delete { reference } => {
+                    *deletions.entry(reference.clone()).or_default() += 1
+                }
+                AlignOp::Insert { hypothesis } => {
+                    *insertions.entry(hypothesis.clone()).or_default() += 1
+                }
                 AlignOp::Correct { .. } => {}
             }
         }
@@ -174,18 +178,34 @@ pub fn confusions<'a>(
         while k + 1 < ops.len() {
             use AlignOp::{Delete, Insert, Substitute};
             let found = match (&ops[k], &ops[k + 1]) {
-                (Substitute { reference: r, hypothesis: h }, Insert { hypothesis: h2 }) => {
-                    Some((&mut splits, vec![r.clone()], vec![h.clone(), h2.clone()]))
-                }
-                (Insert { hypothesis: h1 }, Substitute { reference: r, hypothesis: h }) => {
-                    Some((&mut splits, vec![r.clone()], vec![h1.clone(), h.clone()]))
-                }
-                (Substitute { reference: r, hypothesis: h }, Delete { reference: r2 }) => {
-                    Some((&mut merges, vec![r.clone(), r2.clone()], vec![h.clone()]))
-                }
-                (Delete { reference: r1 }, Substitute { reference: r, hypothesis: h }) => {
-                    Some((&mut merges, vec![r1.clone(), r.clone()], vec![h.clone()]))
-                }
+                (
+                    Substitute {
+                        reference: r,
+                        hypothesis: h,
+                    },
+                    Insert { hypothesis: h2 },
+                ) => Some((&mut splits, vec![r.clone()], vec![h.clone(), h2.clone()])),
+                (
+                    Insert { hypothesis: h1 },
+                    Substitute {
+                        reference: r,
+                        hypothesis: h,
+                    },
+                ) => Some((&mut splits, vec![r.clone()], vec![h1.clone(), h.clone()])),
+                (
+                    Substitute {
+                        reference: r,
+                        hypothesis: h,
+                    },
+                    Delete { reference: r2 },
+                ) => Some((&mut merges, vec![r.clone(), r2.clone()], vec![h.clone()])),
+                (
+                    Delete { reference: r1 },
+                    Substitute {
+                        reference: r,
+                        hypothesis: h,
+                    },
+                ) => Some((&mut merges, vec![r1.clone(), r.clone()], vec![h.clone()])),
                 _ => None,
             };
             match found {
@@ -236,7 +256,13 @@ fn synonym_groups(
     // Unordered pairs, each once, in a deterministic order.
     let pairs: BTreeSet<(&str, &str)> = substitutions
         .keys()
-        .map(|(a, b)| if a < b { (a.as_str(), b.as_str()) } else { (b.as_str(), a.as_str()) })
+        .map(|(a, b)| {
+            if a < b {
+                (a.as_str(), b.as_str())
+            } else {
+                (b.as_str(), a.as_str())
+            }
+        })
         .collect();
     let edges: Vec<SynonymEdge> = pairs
         .into_iter()
@@ -338,17 +364,30 @@ impl ConfusionReport {
             "{} sentences, {} reference glosses: {} substitutions, {} deletions, {} insertions (WER {:.2}%)",
             self.sentences, e.reference_len, e.substitutions, e.deletions, e.insertions, self.wer
         );
-        let _ = writeln!(out, "\nmost frequent substitutions (reference -> hypothesis)");
-        let _ = writeln!(out, "{:>6}  {:<24} {}", "count", "reference", "hypothesis");
+        let _ = writeln!(
+            out,
+            "\nmost frequent substitutions (reference -> hypothesis)"
+        );
+        let _ = writeln!(out, "{:>6}  {:<24} hypothesis", "count", "reference");
         for s in self.substitutions.iter().take(top) {
             let _ = writeln!(out, "{:>6}  {:<24} {}", s.count, s.reference, s.hypothesis);
         }
         for (title, list) in [
-            ("splits (one reference gloss <-> two hypothesis glosses)", &self.splits),
-            ("merges (two reference glosses <-> one hypothesis gloss)", &self.merges),
+            (
+                "splits (one reference gloss <-> two hypothesis glosses)",
+                &self.splits,
+            ),
+            (
+                "merges (two reference glosses <-> one hypothesis gloss)",
+                &self.merges,
+            ),
         ] {
             let _ = writeln!(out, "\n{title}");
-            let _ = writeln!(out, "{:>6}  {:<8}  {:<32} {}", "count", "compound", "reference", "hypothesis");
+            let _ = writeln!(
+                out,
+                "{:>6}  {:<8}  {:<32} hypothesis",
+                "count", "compound", "reference"
+            );
             for p in list.iter().take(top) {
                 let _ = writeln!(
                     out,
@@ -360,32 +399,76 @@ impl ConfusionReport {
                 );
             }
         }
-        let rule = if self.both_directions { "each direction" } else { "both directions together" };
+        let rule = if self.both_directions {
+            "each direction"
+        } else {
+            "both directions together"
+        };
         let _ = writeln!(
             out,
             "\ncandidate synonym groups (substituted >= {} times, {rule})",
             self.min_pair_count
         );
-        let _ = writeln!(out, "{:>6}  glosses (occurrences in references); pairs a/b: a->b b->a", "subst");
+        let _ = writeln!(
+            out,
+            "{:>6}  glosses (occurrences in references); pairs a/b: a->b b->a",
+            "subst"
+        );
         for g in self.synonym_groups.iter().take(top) {
-            let glosses: Vec<String> = g.glosses.iter().map(|t| format!("{} ({})", t.token, t.count)).collect();
-            let edges: Vec<String> = g.edges.iter().map(|e| format!("{}/{}: {} {}", e.a, e.b, e.a_as_b, e.b_as_a)).collect();
-            let _ = writeln!(out, "{:>6}  {}; {}", g.substitutions, glosses.join(", "), edges.join("; "));
+            let glosses: Vec<String> = g
+                .glosses
+                .iter()
+                .map(|t| format!("{} ({})", t.token, t.count))
+                .collect();
+            let edges: Vec<String> = g
+                .edges
+                .iter()
+                .map(|e| format!("{}/{}: {} {}", e.a, e.b, e.a_as_b, e.b_as_a))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{:>6}  {}; {}",
+                g.substitutions,
+                glosses.join(", "),
+                edges.join("; ")
+            );
         }
-        for (title, list) in [("most deleted glosses", &self.deletions), ("most inserted glosses", &self.insertions)] {
+        for (title, list) in [
+            ("most deleted glosses", &self.deletions),
+            ("most inserted glosses", &self.insertions),
+        ] {
             let _ = writeln!(out, "\n{title}");
-            let line: Vec<String> = list.iter().take(top).map(|t| format!("{} {}", t.token, t.count)).collect();
+            let line: Vec<String> = list
+                .iter()
+                .take(top)
+                .map(|t| format!("{} {}", t.token, t.count))
+                .collect();
             let _ = writeln!(out, "{}", line.join(", "));
         }
         out
     }
 }
 
+/// (utterance id, glosses) in file order.
+pub type GlossSequences = Vec<(String, Vec<String>)>;
+
+/// A reference and the hypothesis for the same utterance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlossPair {
+    pub id: String,
+    pub reference: Vec<String>,
+    pub hypothesis: Vec<String>,
+}
+
 /// Gloss sequences keyed by utterance id, from a manifest (`.jsonl`), an STM file (`.stm`:
 /// `id channel speaker start end glosses…`) or a plain text file (`id glosses…` per line).
-pub fn read_gloss_sequences(path: impl AsRef<Path>) -> Result<Vec<(String, Vec<String>)>> {
+pub fn read_gloss_sequences(path: impl AsRef<Path>) -> Result<GlossSequences> {
     let path = path.as_ref();
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if extension == "jsonl" {
         return ManifestReader::open(path)?
             .map(|r| r.map(|r| (r.id, r.glosses)))
@@ -415,27 +498,40 @@ pub fn read_gloss_sequences(path: impl AsRef<Path>) -> Result<Vec<(String, Vec<S
 /// Matches hypotheses to references by id (in reference order). Every reference needs a
 /// hypothesis and every hypothesis a reference.
 pub fn pair_by_id(
-    references: Vec<(String, Vec<String>)>,
-    hypotheses: Vec<(String, Vec<String>)>,
+    references: GlossSequences,
+    hypotheses: GlossSequences,
     reference_path: &Path,
     hypothesis_path: &Path,
-) -> Result<Vec<(String, Vec<String>, Vec<String>)>> {
+) -> Result<Vec<GlossPair>> {
     let mut by_id: HashMap<String, Vec<String>> = HashMap::with_capacity(hypotheses.len());
     for (id, glosses) in hypotheses {
         if by_id.insert(id.clone(), glosses).is_some() {
-            return Err(CorpusError::file(hypothesis_path, format!("id {id:?} appears twice")));
+            return Err(CorpusError::file(
+                hypothesis_path,
+                format!("id {id:?} appears twice"),
+            ));
         }
     }
     let mut seen = BTreeSet::new();
     let mut pairs = Vec::with_capacity(references.len());
     for (id, reference) in references {
         if !seen.insert(id.clone()) {
-            return Err(CorpusError::file(reference_path, format!("id {id:?} appears twice")));
+            return Err(CorpusError::file(
+                reference_path,
+                format!("id {id:?} appears twice"),
+            ));
         }
         let hypothesis = by_id.remove(&id).ok_or_else(|| {
-            CorpusError::file(hypothesis_path, format!("no hypothesis for reference id {id:?}"))
+            CorpusError::file(
+                hypothesis_path,
+                format!("no hypothesis for reference id {id:?}"),
+            )
         })?;
-        pairs.push((id, reference, hypothesis));
+        pairs.push(GlossPair {
+            id,
+            reference,
+            hypothesis,
+        });
     }
     if let Some(extra) = by_id.keys().min() {
         return Err(CorpusError::file(
@@ -459,8 +555,12 @@ mod tests {
     }
 
     fn report(pairs: &[(&str, &str)], config: &ConfusionConfig) -> ConfusionReport {
-        let pairs: Vec<(Vec<String>, Vec<String>)> = pairs.iter().map(|(r, h)| (tokens(r), tokens(h))).collect();
-        confusions(pairs.iter().map(|(r, h)| (r.as_slice(), h.as_slice())), config)
+        let pairs: Vec<(Vec<String>, Vec<String>)> =
+            pairs.iter().map(|(r, h)| (tokens(r), tokens(h))).collect();
+        confusions(
+            pairs.iter().map(|(r, h)| (r.as_slice(), h.as_slice())),
+            config,
+        )
     }
 
     #[test]
@@ -487,10 +587,17 @@ mod tests {
         assert_eq!(r.merges[0].reference, ["MORGEN", "REGEN"]);
         assert_eq!(r.merges[0].hypothesis, ["MORGEN-REGEN"]);
         assert!(r.merges[0].compound);
-        assert!(r.substitutions.iter().any(|s| s.reference == "WARM" && s.hypothesis == "HEISS" && s.count == 1));
+        assert!(
+            r.substitutions
+                .iter()
+                .any(|s| s.reference == "WARM" && s.hypothesis == "HEISS" && s.count == 1)
+        );
         assert!(r.synonym_groups.is_empty());
         let table = r.to_table(10);
-        assert!(table.contains("ES-BEDEUTET") && table.contains("WER"), "{table}");
+        assert!(
+            table.contains("ES-BEDEUTET") && table.contains("WER"),
+            "{table}"
+        );
     }
 
     #[test]
@@ -499,16 +606,28 @@ mod tests {
         // A<->B both ways twice, B<->C both ways twice: one group {A, B, C};
         // D->E three times one way only: no group unless one direction suffices.
         for _ in 0..2 {
-            pairs.extend([("A X", "B X"), ("B X", "A X"), ("B Y", "C Y"), ("C Y", "B Y")]);
+            pairs.extend([
+                ("A X", "B X"),
+                ("B X", "A X"),
+                ("B Y", "C Y"),
+                ("C Y", "B Y"),
+            ]);
         }
         pairs.extend([("D", "E"), ("D", "E"), ("D", "E")]);
         let r = report(&pairs, &ConfusionConfig::default());
         assert_eq!(r.synonym_groups.len(), 1);
-        let names: Vec<&str> = r.synonym_groups[0].glosses.iter().map(|t| t.token.as_str()).collect();
+        let names: Vec<&str> = r.synonym_groups[0]
+            .glosses
+            .iter()
+            .map(|t| t.token.as_str())
+            .collect();
         assert_eq!(names, ["B", "A", "C"]);
         assert_eq!(r.synonym_groups[0].substitutions, 8);
 
-        let one_way = ConfusionConfig { min_pair_count: 3, both_directions: false };
+        let one_way = ConfusionConfig {
+            min_pair_count: 3,
+            both_directions: false,
+        };
         let r = report(&pairs, &one_way);
         let groups: Vec<Vec<&str>> = r
             .synonym_groups
@@ -522,16 +641,38 @@ mod tests {
     fn pairing_and_formats() {
         let dir = tempfile::tempdir().unwrap();
         let stm = dir.path().join("ref.stm");
-        std::fs::write(&stm, "u1 1 Signer01 0.0 1.79769e+308 A B\nu2 1 Signer01 0.0 1.79769e+308 C\n").unwrap();
+        std::fs::write(
+            &stm,
+            "u1 1 Signer01 0.0 1.79769e+308 A B\nu2 1 Signer01 0.0 1.79769e+308 C\n",
+        )
+        .unwrap();
         let hyp = dir.path().join("hyp.txt");
         std::fs::write(&hyp, "u2 C D\nu1 A\n").unwrap();
         let references = read_gloss_sequences(&stm).unwrap();
         assert_eq!(references[0], ("u1".to_string(), tokens("A B")));
-        let pairs = pair_by_id(references.clone(), read_gloss_sequences(&hyp).unwrap(), &stm, &hyp).unwrap();
-        assert_eq!(pairs[1], ("u2".to_string(), tokens("C"), tokens("C D")));
+        let pairs = pair_by_id(
+            references.clone(),
+            read_gloss_sequences(&hyp).unwrap(),
+            &stm,
+            &hyp,
+        )
+        .unwrap();
+        assert_eq!(
+            pairs[1],
+            GlossPair {
+                id: "u2".into(),
+                reference: tokens("C"),
+                hypothesis: tokens("C D")
+            }
+        );
 
         std::fs::write(&hyp, "u1 A\n").unwrap();
-        let message = pair_by_id(references, read_gloss_sequences(&hyp).unwrap(), &stm, &hyp).unwrap_err().to_string();
-        assert!(message.contains("hyp.txt") && message.contains("u2"), "{message}");
+        let message = pair_by_id(references, read_gloss_sequences(&hyp).unwrap(), &stm, &hyp)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("hyp.txt") && message.contains("u2"),
+            "{message}"
+        );
     }
 }

@@ -149,7 +149,8 @@ pub fn expand_input(format: Format, input: &Path) -> Result<Vec<PathBuf>> {
         .filter(|p| p.is_file())
         .collect();
     names.sort();
-    let has_name = |p: &Path, f: &dyn Fn(&str) -> bool| p.file_name().and_then(|n| n.to_str()).is_some_and(f);
+    let has_name =
+        |p: &Path, f: &dyn Fn(&str) -> bool| p.file_name().and_then(|n| n.to_str()).is_some_and(f);
     let files: Vec<PathBuf> = match format {
         Format::Phoenix2014T | Format::Phoenix2014 => names
             .into_iter()
@@ -219,10 +220,19 @@ fn required_id(table: &Table, line: usize, field: &str) -> Result<String> {
 }
 
 /// PHOENIX `start`/`end` are frame indices with -1 meaning "the whole video".
-fn phoenix_frames(table: &Table, line: usize, start: &str, end: &str) -> Result<Option<FrameRange>> {
+fn phoenix_frames(
+    table: &Table,
+    line: usize,
+    start: &str,
+    end: &str,
+) -> Result<Option<FrameRange>> {
     let parse = |s: &str| {
         s.trim().parse::<i64>().map_err(|_| {
-            CorpusError::line(&table.path, line, format!("start/end {s:?} is not an integer"))
+            CorpusError::line(
+                &table.path,
+                line,
+                format!("start/end {s:?} is not an integer"),
+            )
         })
     };
     let (start, end) = (parse(start)?, parse(end)?);
@@ -332,7 +342,11 @@ pub fn how2sign(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
         .map(|(line, row)| {
             let seconds = |i: usize| {
                 row[i].trim().parse::<f64>().map_err(|_| {
-                    CorpusError::line(&table.path, *line, format!("time {:?} is not a number", row[i]))
+                    CorpusError::line(
+                        &table.path,
+                        *line,
+                        format!("time {:?} is not a number", row[i]),
+                    )
                 })
             };
             let mut record = Record::new(required_id(&table, *line, &row[sentence_name])?);
@@ -382,7 +396,10 @@ pub fn aslg(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
     let (en_path, gloss_path) = if let Some(stem) = name.strip_suffix(".gloss.asl") {
         (PathBuf::from(format!("{stem}.en")), path.to_path_buf())
     } else if let Some(stem) = name.strip_suffix(".en") {
-        (path.to_path_buf(), PathBuf::from(format!("{stem}.gloss.asl")))
+        (
+            path.to_path_buf(),
+            PathBuf::from(format!("{stem}.gloss.asl")),
+        )
     } else {
         return Err(CorpusError::file(
             path,
@@ -391,7 +408,8 @@ pub fn aslg(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
     };
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| CorpusError::io(p, e));
     let (english, gloss) = (read(&en_path)?, read(&gloss_path)?);
-    let (english, gloss): (Vec<&str>, Vec<&str>) = (english.lines().collect(), gloss.lines().collect());
+    let (english, gloss): (Vec<&str>, Vec<&str>) =
+        (english.lines().collect(), gloss.lines().collect());
     if english.len() != gloss.len() {
         return Err(CorpusError::file(
             &gloss_path,
@@ -414,7 +432,11 @@ pub fn aslg(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
             (true, true) => continue,
             (false, false) => {}
             (en_empty, _) => {
-                let (empty, other) = if en_empty { (&en_path, &gloss_path) } else { (&gloss_path, &en_path) };
+                let (empty, other) = if en_empty {
+                    (&en_path, &gloss_path)
+                } else {
+                    (&gloss_path, &en_path)
+                };
                 return Err(CorpusError::line(
                     empty,
                     line,
@@ -502,8 +524,19 @@ pub fn folder(
         ));
     }
     let known: Vec<usize> = [
-        pose, gloss, text, id, split_column, signer, dialogue, turn, role, language,
-        sign_language, start, end,
+        pose,
+        gloss,
+        text,
+        id,
+        split_column,
+        signer,
+        dialogue,
+        turn,
+        role,
+        language,
+        sign_language,
+        start,
+        end,
     ]
     .into_iter()
     .flatten()
@@ -680,17 +713,35 @@ mod tests {
 
     #[test]
     fn split_names_in_files() {
-        assert_eq!(split_from_file_name(Path::new("PHOENIX-2014-T.dev.corpus.csv")), Some(Split::Dev));
-        assert_eq!(split_from_file_name(Path::new("how2sign_realigned_val.csv")), Some(Split::Dev));
-        assert_eq!(split_from_file_name(Path::new("csl-daily.train.tsv")), Some(Split::Train));
+        assert_eq!(
+            split_from_file_name(Path::new("PHOENIX-2014-T.dev.corpus.csv")),
+            Some(Split::Dev)
+        );
+        assert_eq!(
+            split_from_file_name(Path::new("how2sign_realigned_val.csv")),
+            Some(Split::Dev)
+        );
+        assert_eq!(
+            split_from_file_name(Path::new("csl-daily.train.tsv")),
+            Some(Split::Train)
+        );
         assert_eq!(split_from_file_name(Path::new("index.csv")), None);
     }
 
     #[test]
     fn relative_paths() {
-        assert_eq!(relative_to(Path::new("/a/b/c.pose"), Path::new("/a/d")), PathBuf::from("../b/c.pose"));
-        assert_eq!(relative_to(Path::new("/a/b/c.pose"), Path::new("/a/b")), PathBuf::from("c.pose"));
-        assert_eq!(normalize_lexically(Path::new("x/./y/../z")), PathBuf::from("x/z"));
+        assert_eq!(
+            relative_to(Path::new("/a/b/c.pose"), Path::new("/a/d")),
+            PathBuf::from("../b/c.pose")
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/b/c.pose"), Path::new("/a/b")),
+            PathBuf::from("c.pose")
+        );
+        assert_eq!(
+            normalize_lexically(Path::new("x/./y/../z")),
+            PathBuf::from("x/z")
+        );
     }
 
     #[test]
@@ -714,6 +765,9 @@ mod tests {
         assert!(records[1].context.is_empty() && records[2].context.is_empty());
         assert_eq!(records[3].context, vec!["b zero".to_string()]);
         fill_context(&mut records, 5);
-        assert_eq!(records[0].context, vec!["b zero".to_string(), "b one".to_string()]);
+        assert_eq!(
+            records[0].context,
+            vec!["b zero".to_string(), "b one".to_string()]
+        );
     }
 }

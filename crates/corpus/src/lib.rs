@@ -9,10 +9,10 @@ pub mod confusions;
 pub mod error;
 pub mod import;
 pub mod manifest;
-pub mod vocab;
 pub mod split;
 pub mod stats;
 mod table;
+pub mod vocab;
 
 pub use error::{CorpusError, Result};
 pub use manifest::{

@@ -18,7 +18,17 @@ use crate::error::{CorpusError, Result};
 
 /// Which partition of a corpus a record belongs to.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
@@ -369,7 +379,10 @@ mod tests {
 
         std::fs::write(&path, "{\"id\":\"a\",\"glosses\":[\"A B\"]}\n").unwrap();
         let message = read_manifest(&path).unwrap_err().to_string();
-        assert!(message.contains(":1:") && message.contains("whitespace"), "{message}");
+        assert!(
+            message.contains(":1:") && message.contains("whitespace"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -107,10 +107,26 @@ pub struct SplitReport {
 
 impl fmt::Display for SplitReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "split of {} records (seed {}, ratios {:?})", self.records, self.seed, self.ratios)?;
-        writeln!(f, "{:<6} {:>9} {:>10} {:>10} {:>10}", "split", "records", "target", "dialogues", "sentences")?;
+        writeln!(
+            f,
+            "split of {} records (seed {}, ratios {:?})",
+            self.records, self.seed, self.ratios
+        )?;
+        writeln!(
+            f,
+            "{:<6} {:>9} {:>10} {:>10} {:>10}",
+            "split", "records", "target", "dialogues", "sentences"
+        )?;
         for (split, c) in &self.splits {
-            writeln!(f, "{:<6} {:>9} {:>10.1} {:>10} {:>10}", split.as_str(), c.records, c.target, c.dialogues, c.sentences)?;
+            writeln!(
+                f,
+                "{:<6} {:>9} {:>10.1} {:>10} {:>10}",
+                split.as_str(),
+                c.records,
+                c.target,
+                c.dialogues,
+                c.sentences
+            )?;
         }
         writeln!(f, "sentence clusters: {}", self.sentence_clusters)?;
         writeln!(
@@ -118,11 +134,19 @@ impl fmt::Display for SplitReport {
             "blocks: {} (largest {} records; {} above the cap of {} were assigned per dialogue)",
             self.blocks, self.largest_block, self.broken_blocks, self.block_cap
         )?;
-        writeln!(f, "records moved to keep identical sentences in one split: {}", self.moved_records)?;
+        writeln!(
+            f,
+            "records moved to keep identical sentences in one split: {}",
+            self.moved_records
+        )?;
         if !self.moved_examples.is_empty() {
             writeln!(f, "  e.g. {}", self.moved_examples.join(", "))?;
         }
-        writeln!(f, "dialogues spread over several splits: {}", self.dialogues_across_splits)?;
+        writeln!(
+            f,
+            "dialogues spread over several splits: {}",
+            self.dialogues_across_splits
+        )?;
         write!(
             f,
             "train context entries dropped (dev/test sentences, policy {:?}): {} in {} records",
@@ -169,7 +193,9 @@ struct UnionFind {
 
 impl UnionFind {
     fn new(n: usize) -> Self {
-        Self { parent: (0..n).collect() }
+        Self {
+            parent: (0..n).collect(),
+        }
     }
 
     fn find(&mut self, mut x: usize) -> usize {
@@ -215,10 +241,16 @@ fn split_index(split: Split) -> usize {
 pub fn split(records: &mut [Record], config: &SplitConfig) -> Result<SplitReport, String> {
     let ratio_sum: f64 = config.ratios.iter().sum();
     if config.ratios.iter().any(|r| !r.is_finite() || *r < 0.0) || ratio_sum <= 0.0 {
-        return Err(format!("split ratios {:?} must be non-negative with a positive sum", config.ratios));
+        return Err(format!(
+            "split ratios {:?} must be non-negative with a positive sum",
+            config.ratios
+        ));
     }
     if !(config.max_block_fraction.is_finite() && config.max_block_fraction > 0.0) {
-        return Err(format!("max block fraction {} must be positive", config.max_block_fraction));
+        return Err(format!(
+            "max block fraction {} must be positive",
+            config.max_block_fraction
+        ));
     }
     let n = records.len();
     let targets: [f64; 3] = config.ratios.map(|r| r / ratio_sum * n as f64);
@@ -254,7 +286,11 @@ pub fn split(records: &mut [Record], config: &SplitConfig) -> Result<SplitReport
     for (i, &b) in block.iter().enumerate() {
         block_records[b].push(i);
     }
-    let smallest_target = targets.iter().copied().filter(|t| *t > 0.0).fold(f64::INFINITY, f64::min);
+    let smallest_target = targets
+        .iter()
+        .copied()
+        .filter(|t| *t > 0.0)
+        .fold(f64::INFINITY, f64::min);
     let block_cap = ((config.max_block_fraction * smallest_target).floor() as usize).max(1);
 
     let mut units: Vec<Vec<usize>> = Vec::new();
@@ -290,7 +326,10 @@ pub fn split(records: &mut [Record], config: &SplitConfig) -> Result<SplitReport
             need.map(|x| x.max(0.0))
         } else {
             // Everything is (over)full from rounding: least overfull split.
-            let best = (0..3).filter(|&s| targets[s] > 0.0).max_by(|&a, &b| need[a].total_cmp(&need[b])).unwrap_or(0);
+            let best = (0..3)
+                .filter(|&s| targets[s] > 0.0)
+                .max_by(|&a, &b| need[a].total_cmp(&need[b]))
+                .unwrap_or(0);
             std::array::from_fn(|s| if s == best { 1.0 } else { 0.0 })
         };
         let s = sample(&mut rng, &weights);
@@ -310,7 +349,14 @@ pub fn split(records: &mut [Record], config: &SplitConfig) -> Result<SplitReport
         .map(|c| {
             // Majority; ties go to the split with more remaining need, then the lower index.
             (0..3)
-                .max_by(|&a, &b| c[a].cmp(&c[b]).then((targets[a] - counts[a] as f64).total_cmp(&(targets[b] - counts[b] as f64))).then(b.cmp(&a)))
+                .max_by(|&a, &b| {
+                    c[a].cmp(&c[b])
+                        .then(
+                            (targets[a] - counts[a] as f64)
+                                .total_cmp(&(targets[b] - counts[b] as f64)),
+                        )
+                        .then(b.cmp(&a))
+                })
                 .unwrap()
         })
         .collect();
@@ -367,8 +413,16 @@ pub fn split(records: &mut [Record], config: &SplitConfig) -> Result<SplitReport
             SplitCounts {
                 records: members.len(),
                 target: targets[s],
-                dialogues: members.iter().filter_map(|&i| records[i].dialogue.as_deref()).collect::<BTreeSet<_>>().len(),
-                sentences: members.iter().map(|&i| cluster[i]).collect::<BTreeSet<_>>().len(),
+                dialogues: members
+                    .iter()
+                    .filter_map(|&i| records[i].dialogue.as_deref())
+                    .collect::<BTreeSet<_>>()
+                    .len(),
+                sentences: members
+                    .iter()
+                    .map(|&i| cluster[i])
+                    .collect::<BTreeSet<_>>()
+                    .len(),
             },
         );
     }
@@ -429,12 +483,17 @@ mod tests {
     fn normalization() {
         assert_eq!(normalize_text("  Hallo,  Welt! "), "hallo welt");
         assert_eq!(normalize_text("你好！"), "你好");
-        assert_eq!(normalize_glosses(&["Wetter".into(), "MORGEN".into()]), "wetter morgen");
+        assert_eq!(
+            normalize_glosses(&["Wetter".into(), "MORGEN".into()]),
+            "wetter morgen"
+        );
     }
 
     #[test]
     fn distinct_sentences_follow_the_ratios() {
-        let mut records: Vec<Record> = (0..1000).map(|i| sentence(i, None, 0, &format!("sentence {i}"))).collect();
+        let mut records: Vec<Record> = (0..1000)
+            .map(|i| sentence(i, None, 0, &format!("sentence {i}")))
+            .collect();
         let report = split(&mut records, &SplitConfig::default()).unwrap();
         let got: Vec<usize> = report.splits.values().map(|c| c.records).collect();
         assert_eq!(got, [800, 50, 150]);
@@ -449,28 +508,76 @@ mod tests {
         for d in 0..40 {
             let dialogue = format!("d{d}");
             records.push(sentence(records.len(), Some(&dialogue), 0, "hello"));
-            records.push(sentence(records.len(), Some(&dialogue), 1, &format!("question {d}")));
-            records.push(sentence(records.len(), Some(&dialogue), 2, &format!("answer {d}")));
+            records.push(sentence(
+                records.len(),
+                Some(&dialogue),
+                1,
+                &format!("question {d}"),
+            ));
+            records.push(sentence(
+                records.len(),
+                Some(&dialogue),
+                2,
+                &format!("answer {d}"),
+            ));
         }
         crate::import::fill_context(&mut records, 3);
         // A train record quoting a dev/test sentence in its context, from outside its dialogue.
         records[2].context.insert(0, "Question 7!".into());
-        let report = split(&mut records, &SplitConfig { seed: 3, ..SplitConfig::default() }).unwrap();
+        let report = split(
+            &mut records,
+            &SplitConfig {
+                seed: 3,
+                ..SplitConfig::default()
+            },
+        )
+        .unwrap();
         assert_eq!(report.broken_blocks, 1);
-        let greeting_splits: BTreeSet<_> = records.iter().filter(|r| r.text.as_deref() == Some("hello")).map(|r| r.split).collect();
+        let greeting_splits: BTreeSet<_> = records
+            .iter()
+            .filter(|r| r.text.as_deref() == Some("hello"))
+            .map(|r| r.split)
+            .collect();
         assert_eq!(greeting_splits.len(), 1);
         assert!(report.moved_records > 0);
         assert!(report.dialogues_across_splits > 0);
-        let held_out: HashSet<String> = records.iter().filter(|r| r.split != Some(Split::Train)).map(|r| normalize_text(r.text.as_deref().unwrap())).collect();
+        let held_out: HashSet<String> = records
+            .iter()
+            .filter(|r| r.split != Some(Split::Train))
+            .map(|r| normalize_text(r.text.as_deref().unwrap()))
+            .collect();
         for r in records.iter().filter(|r| r.split == Some(Split::Train)) {
-            assert!(r.context.iter().all(|c| !held_out.contains(&normalize_text(c))), "{r:?}");
+            assert!(
+                r.context
+                    .iter()
+                    .all(|c| !held_out.contains(&normalize_text(c))),
+                "{r:?}"
+            );
         }
     }
 
     #[test]
     fn invalid_config() {
         let mut records = vec![sentence(0, None, 0, "a")];
-        assert!(split(&mut records, &SplitConfig { ratios: [0.0, 0.0, 0.0], ..SplitConfig::default() }).is_err());
-        assert!(split(&mut records, &SplitConfig { ratios: [1.0, -1.0, 0.0], ..SplitConfig::default() }).is_err());
+        assert!(
+            split(
+                &mut records,
+                &SplitConfig {
+                    ratios: [0.0, 0.0, 0.0],
+                    ..SplitConfig::default()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            split(
+                &mut records,
+                &SplitConfig {
+                    ratios: [1.0, -1.0, 0.0],
+                    ..SplitConfig::default()
+                }
+            )
+            .is_err()
+        );
     }
 }

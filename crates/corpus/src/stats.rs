@@ -68,7 +68,10 @@ pub fn manifest_stats(records: &[Record]) -> ManifestStats {
     let names: BTreeSet<Option<crate::Split>> = records.iter().map(|r| r.split).collect();
     for split in names {
         let name = split.map_or("unassigned".to_string(), |s| s.to_string());
-        parts.insert(name, part_stats(records.iter().filter(|r| r.split == split)));
+        parts.insert(
+            name,
+            part_stats(records.iter().filter(|r| r.split == split)),
+        );
     }
     ManifestStats { parts }
 }
@@ -78,7 +81,17 @@ impl fmt::Display for ManifestStats {
         writeln!(
             f,
             "{:<11} {:>8} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>9}  languages",
-            "part", "records", "signers", "dialogues", "glossed", "text", "pose", "context", "gloss voc", "glosses/", "chars/txt"
+            "part",
+            "records",
+            "signers",
+            "dialogues",
+            "glossed",
+            "text",
+            "pose",
+            "context",
+            "gloss voc",
+            "glosses/",
+            "chars/txt"
         )?;
         let order = ["all", "train", "dev", "test", "unassigned"];
         for name in order {

@@ -57,7 +57,26 @@ pub fn word_tokens(text: &str) -> Vec<String> {
 }
 
 fn is_punctuation(c: char) -> bool {
-    c.is_ascii_punctuation() || matches!(c, '，' | '。' | '！' | '？' | '、' | '；' | '：' | '“' | '”' | '‘' | '’' | '（' | '）' | '《' | '》' | '…' | '—')
+    c.is_ascii_punctuation()
+        || matches!(
+            c,
+            '，' | '。'
+                | '！'
+                | '？'
+                | '、'
+                | '；'
+                | '：'
+                | '“'
+                | '”'
+                | '‘'
+                | '’'
+                | '（'
+                | '）'
+                | '《'
+                | '》'
+                | '…'
+                | '—'
+        )
 }
 
 /// The tokens of `record` of the given kind.
@@ -116,10 +135,14 @@ pub struct Vocab {
 }
 
 impl Vocab {
-    pub fn build<'a>(records: impl IntoIterator<Item = &'a Record>, config: &VocabConfig) -> Result<Self, String> {
+    pub fn build<'a>(
+        records: impl IntoIterator<Item = &'a Record>,
+        config: &VocabConfig,
+    ) -> Result<Self, String> {
         let mut counts: HashMap<String, u64> = HashMap::new();
         for record in records {
-            let in_splits = config.splits.is_empty() || record.split.is_some_and(|s| config.splits.contains(&s));
+            let in_splits = config.splits.is_empty()
+                || record.split.is_some_and(|s| config.splits.contains(&s));
             if in_splits {
                 for token in record_tokens(record, config.kind, config.lowercase) {
                     *counts.entry(token).or_default() += 1;
@@ -129,33 +152,71 @@ impl Vocab {
         for special in &config.specials {
             counts.remove(special);
         }
-        let mut counted: Vec<(String, u64)> = counts.into_iter().filter(|(_, n)| *n >= config.min_count).collect();
+        let mut counted: Vec<(String, u64)> = counts
+            .into_iter()
+            .filter(|(_, n)| *n >= config.min_count)
+            .collect();
         counted.sort_by(|(a, na), (b, nb)| nb.cmp(na).then_with(|| a.cmp(b)));
         if let Some(max) = config.max_size {
             counted.truncate(max);
         }
-        let tokens = config.specials.iter().cloned().chain(counted.iter().map(|(t, _)| t.clone())).collect();
-        let counts = std::iter::repeat_n(0, config.specials.len()).chain(counted.iter().map(|(_, n)| *n)).collect();
-        Self::from_parts(config.kind, config.lowercase, config.specials.len(), tokens, counts)
+        let tokens = config
+            .specials
+            .iter()
+            .cloned()
+            .chain(counted.iter().map(|(t, _)| t.clone()))
+            .collect();
+        let counts = std::iter::repeat_n(0, config.specials.len())
+            .chain(counted.iter().map(|(_, n)| *n))
+            .collect();
+        Self::from_parts(
+            config.kind,
+            config.lowercase,
+            config.specials.len(),
+            tokens,
+            counts,
+        )
     }
 
-    fn from_parts(kind: TokenKind, lowercase: bool, num_specials: usize, tokens: Vec<String>, counts: Vec<u64>) -> Result<Self, String> {
+    fn from_parts(
+        kind: TokenKind,
+        lowercase: bool,
+        num_specials: usize,
+        tokens: Vec<String>,
+        counts: Vec<u64>,
+    ) -> Result<Self, String> {
         if tokens.len() != counts.len() {
-            return Err(format!("{} tokens but {} counts", tokens.len(), counts.len()));
+            return Err(format!(
+                "{} tokens but {} counts",
+                tokens.len(),
+                counts.len()
+            ));
         }
         if num_specials > tokens.len() {
-            return Err(format!("{num_specials} specials but only {} tokens", tokens.len()));
+            return Err(format!(
+                "{num_specials} specials but only {} tokens",
+                tokens.len()
+            ));
         }
         let mut index = HashMap::with_capacity(tokens.len());
         for (id, token) in tokens.iter().enumerate() {
             if token.is_empty() || token.chars().any(char::is_whitespace) {
-                return Err(format!("token {id} {token:?} is empty or contains whitespace"));
+                return Err(format!(
+                    "token {id} {token:?} is empty or contains whitespace"
+                ));
             }
             if index.insert(token.clone(), id as u32).is_some() {
                 return Err(format!("token {token:?} appears twice"));
             }
         }
-        Ok(Self { kind, lowercase, num_specials, tokens, counts, index })
+        Ok(Self {
+            kind,
+            lowercase,
+            num_specials,
+            tokens,
+            counts,
+            index,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -203,8 +264,16 @@ impl Vocab {
         let path = path.as_ref();
         let content = std::fs::read_to_string(path).map_err(|e| CorpusError::io(path, e))?;
         if is_json(path) {
-            let raw: Vocab = serde_json::from_str(&content).map_err(|e| CorpusError::file(path, format!("invalid vocabulary JSON: {e}")))?;
-            return Self::from_parts(raw.kind, raw.lowercase, raw.num_specials, raw.tokens, raw.counts).map_err(|m| CorpusError::file(path, m));
+            let raw: Vocab = serde_json::from_str(&content)
+                .map_err(|e| CorpusError::file(path, format!("invalid vocabulary JSON: {e}")))?;
+            return Self::from_parts(
+                raw.kind,
+                raw.lowercase,
+                raw.num_specials,
+                raw.tokens,
+                raw.counts,
+            )
+            .map_err(|m| CorpusError::file(path, m));
         }
         let mut tokens = Vec::new();
         let mut counts = Vec::new();
@@ -214,7 +283,9 @@ impl Vocab {
             }
             let (token, count) = match line.split_once('\t') {
                 Some((token, count)) => {
-                    let count = count.trim().parse::<u64>().map_err(|_| CorpusError::line(path, i + 1, format!("count {count:?} is not a number")))?;
+                    let count = count.trim().parse::<u64>().map_err(|_| {
+                        CorpusError::line(path, i + 1, format!("count {count:?} is not a number"))
+                    })?;
                     (token, count)
                 }
                 None => (line, 0),
@@ -223,12 +294,14 @@ impl Vocab {
             counts.push(count);
         }
         let num_specials = counts.iter().take_while(|&&n| n == 0).count();
-        Self::from_parts(kind_for_text, false, num_specials, tokens, counts).map_err(|m| CorpusError::file(path, m))
+        Self::from_parts(kind_for_text, false, num_specials, tokens, counts)
+            .map_err(|m| CorpusError::file(path, m))
     }
 }
 
 fn is_json(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 #[cfg(test)]
@@ -247,7 +320,10 @@ mod tests {
 
     #[test]
     fn words_split_off_punctuation() {
-        assert_eq!(word_tokens("Hello, \"world\" we're here."), ["Hello", ",", "\"", "world", "\"", "we're", "here", "."]);
+        assert_eq!(
+            word_tokens("Hello, \"world\" we're here."),
+            ["Hello", ",", "\"", "world", "\"", "we're", "here", "."]
+        );
         assert_eq!(word_tokens("... ok"), [".", ".", ".", "ok"]);
     }
 
@@ -291,7 +367,9 @@ mod tests {
             assert_eq!(loaded.id("wetter"), vocab.id("wetter"));
         }
         std::fs::write(dir.path().join("bad.txt"), "<pad>\t0\nA\tmany\n").unwrap();
-        let message = Vocab::load(dir.path().join("bad.txt"), TokenKind::Gloss).unwrap_err().to_string();
+        let message = Vocab::load(dir.path().join("bad.txt"), TokenKind::Gloss)
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("bad.txt:2:"), "{message}");
     }
 }

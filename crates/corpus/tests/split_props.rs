@@ -8,7 +8,9 @@ use proptest::prelude::*;
 use signscope_corpus::Record;
 use signscope_corpus::Split;
 use signscope_corpus::import::fill_context;
-use signscope_corpus::split::{ContextPolicy, SplitConfig, normalize_glosses, normalize_text, split};
+use signscope_corpus::split::{
+    ContextPolicy, SplitConfig, normalize_glosses, normalize_text, split,
+};
 
 #[derive(Clone, Debug)]
 struct Turn {
@@ -20,25 +22,38 @@ struct Turn {
 }
 
 fn turn(pool: usize) -> impl Strategy<Value = Turn> {
-    (0..pool, 0u8..3, any::<bool>(), proptest::option::weighted(0.1, 0..pool)).prop_map(
-        |(sentence, annotation, shouting, quoted)| Turn { sentence, annotation, shouting, quoted },
+    (
+        0..pool,
+        0u8..3,
+        any::<bool>(),
+        proptest::option::weighted(0.1, 0..pool),
     )
+        .prop_map(|(sentence, annotation, shouting, quoted)| Turn {
+            sentence,
+            annotation,
+            shouting,
+            quoted,
+        })
 }
 
 fn text_of(sentence: usize, shouting: bool) -> String {
-    if shouting { format!("SENTENCE number {sentence}!") } else { format!("sentence number {sentence}.") }
+    if shouting {
+        format!("SENTENCE number {sentence}!")
+    } else {
+        format!("sentence number {sentence}.")
+    }
 }
 
 /// Sentences 2k and 2k+1 share their glosses when `shared_glosses`: different texts, one
 /// sign sequence, which must still count as the same sentence.
-fn corpus(
-    dialogues: Vec<Vec<Turn>>,
-    alone: Vec<Turn>,
-    shared_glosses: bool,
-) -> Vec<Record> {
+fn corpus(dialogues: Vec<Vec<Turn>>, alone: Vec<Turn>, shared_glosses: bool) -> Vec<Record> {
     let mut records = Vec::new();
     let mut add = |dialogue: Option<String>, index: u32, t: &Turn| {
-        let gloss_id = if shared_glosses { t.sentence / 2 } else { t.sentence };
+        let gloss_id = if shared_glosses {
+            t.sentence / 2
+        } else {
+            t.sentence
+        };
         let mut record = Record::new(format!("r{}", records.len()));
         record.dialogue = dialogue;
         record.turn = Some(index);
@@ -60,7 +75,12 @@ fn corpus(
     }
     fill_context(&mut records, 3);
     // Contexts quoting a sentence that is not an earlier turn (e.g. an unsigned reply).
-    let quoted: Vec<Option<usize>> = dialogues.iter().flatten().chain(&alone).map(|t| t.quoted).collect();
+    let quoted: Vec<Option<usize>> = dialogues
+        .iter()
+        .flatten()
+        .chain(&alone)
+        .map(|t| t.quoted)
+        .collect();
     for (record, quoted) in records.iter_mut().zip(quoted) {
         if let Some(q) = quoted {
             record.context.insert(0, text_of(q, true));
@@ -70,14 +90,26 @@ fn corpus(
 }
 
 fn config() -> impl Strategy<Value = SplitConfig> {
-    (0.0f64..1.0, 0.0f64..0.3, 0.0f64..0.4, any::<u64>(), 0.05f64..2.0, any::<bool>()).prop_map(
-        |(train, dev, test, seed, max_block_fraction, remove)| SplitConfig {
-            ratios: [train + 0.01, dev, test],
-            seed,
-            max_block_fraction,
-            context_policy: if remove { ContextPolicy::Remove } else { ContextPolicy::Truncate },
-        },
+    (
+        0.0f64..1.0,
+        0.0f64..0.3,
+        0.0f64..0.4,
+        any::<u64>(),
+        0.05f64..2.0,
+        any::<bool>(),
     )
+        .prop_map(
+            |(train, dev, test, seed, max_block_fraction, remove)| SplitConfig {
+                ratios: [train + 0.01, dev, test],
+                seed,
+                max_block_fraction,
+                context_policy: if remove {
+                    ContextPolicy::Remove
+                } else {
+                    ContextPolicy::Truncate
+                },
+            },
+        )
 }
 
 fn is_subsequence(short: &[String], long: &[String]) -> bool {
