@@ -215,8 +215,22 @@ fn insert_extra(record: &mut Record, key: &str, value: &str) {
     }
 }
 
-fn required_id(table: &Table, line: usize, field: &str) -> Result<String> {
-    non_empty(field).ok_or_else(|| CorpusError::line(&table.path, line, "empty record id"))
+/// A record with its id (which must not be empty), split and languages set.
+fn start_record(
+    table: &Table,
+    line: usize,
+    id: &str,
+    split: Option<Split>,
+    language: Option<&str>,
+    sign_language: &str,
+) -> Result<Record> {
+    let id =
+        non_empty(id).ok_or_else(|| CorpusError::line(&table.path, line, "empty record id"))?;
+    let mut record = Record::new(id);
+    record.split = split;
+    record.language = language.map(String::from);
+    record.sign_language = Some(sign_language.to_string());
+    Ok(record)
 }
 
 /// PHOENIX `start`/`end` are frame indices with -1 meaning "the whole video".
@@ -254,22 +268,15 @@ pub fn phoenix_2014t(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
     let speaker = table.require(&["speaker"])?;
     let orth = table.require(&["orth"])?;
     let translation = table.require(&["translation"])?;
-    table
-        .rows
-        .iter()
-        .map(|(line, row)| {
-            let mut record = Record::new(required_id(&table, *line, &row[name])?);
-            record.split = split;
-            record.signer = non_empty(&row[speaker]);
-            record.frames = phoenix_frames(&table, *line, &row[start], &row[end])?;
-            record.glosses = glosses(&row[orth]);
-            record.text = non_empty(&row[translation]);
-            record.language = Some("de".into());
-            record.sign_language = Some("gsg".into());
-            insert_extra(&mut record, "video", &row[video]);
-            Ok(record)
-        })
-        .collect()
+    table.map_rows(|line, row| {
+        let mut record = start_record(&table, line, &row[name], split, Some("de"), "gsg")?;
+        record.signer = non_empty(&row[speaker]);
+        record.frames = phoenix_frames(&table, line, &row[start], &row[end])?;
+        record.glosses = glosses(&row[orth]);
+        record.text = non_empty(&row[translation]);
+        insert_extra(&mut record, "video", &row[video]);
+        Ok(record)
+    })
 }
 
 pub fn phoenix_2014(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
@@ -278,19 +285,13 @@ pub fn phoenix_2014(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
     let folder = table.require(&["folder"])?;
     let signer = table.require(&["signer"])?;
     let annotation = table.require(&["annotation"])?;
-    table
-        .rows
-        .iter()
-        .map(|(line, row)| {
-            let mut record = Record::new(required_id(&table, *line, &row[id])?);
-            record.split = split;
-            record.signer = non_empty(&row[signer]);
-            record.glosses = glosses(&row[annotation]);
-            record.sign_language = Some("gsg".into());
-            insert_extra(&mut record, "video", &row[folder]);
-            Ok(record)
-        })
-        .collect()
+    table.map_rows(|line, row| {
+        let mut record = start_record(&table, line, &row[id], split, None, "gsg")?;
+        record.signer = non_empty(&row[signer]);
+        record.glosses = glosses(&row[annotation]);
+        insert_extra(&mut record, "video", &row[folder]);
+        Ok(record)
+    })
 }
 
 /// CSL-Daily: `char`, `word`, `postag` and the (machine-made) English `text_en_cico` are
@@ -305,23 +306,16 @@ pub fn csl_daily(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
         .into_iter()
         .filter_map(|column| table.find(&[column]).map(|i| (i, column)))
         .collect();
-    table
-        .rows
-        .iter()
-        .map(|(line, row)| {
-            let mut record = Record::new(required_id(&table, *line, &row[name])?);
-            record.split = split;
-            record.signer = non_empty(&row[signer]);
-            record.glosses = glosses(&row[gloss]);
-            record.text = non_empty(&row[text]);
-            record.language = Some("zh".into());
-            record.sign_language = Some("csl".into());
-            for &(i, column) in &kept {
-                insert_extra(&mut record, column, &row[i]);
-            }
-            Ok(record)
-        })
-        .collect()
+    table.map_rows(|line, row| {
+        let mut record = start_record(&table, line, &row[name], split, Some("zh"), "csl")?;
+        record.signer = non_empty(&row[signer]);
+        record.glosses = glosses(&row[gloss]);
+        record.text = non_empty(&row[text]);
+        for &(i, column) in &kept {
+            insert_extra(&mut record, column, &row[i]);
+        }
+        Ok(record)
+    })
 }
 
 /// How2Sign: a clip (`VIDEO_NAME`) is a continuous monologue, so it becomes the record's
@@ -336,37 +330,30 @@ pub fn how2sign(path: &Path, split: Option<Split>) -> Result<Vec<Record>> {
     let start = table.require(&["START_REALIGNED", "START"])?;
     let end = table.require(&["END_REALIGNED", "END"])?;
     let sentence = table.require(&["SENTENCE"])?;
-    let mut records = table
-        .rows
-        .iter()
-        .map(|(line, row)| {
-            let seconds = |i: usize| {
-                row[i].trim().parse::<f64>().map_err(|_| {
-                    CorpusError::line(
-                        &table.path,
-                        *line,
-                        format!("time {:?} is not a number", row[i]),
-                    )
-                })
-            };
-            let mut record = Record::new(required_id(&table, *line, &row[sentence_name])?);
-            record.split = split;
-            record.dialogue = non_empty(&row[video_name]);
-            record.seconds = Some(TimeRange {
-                start: seconds(start)?,
-                end: seconds(end)?,
-            });
-            record.text = non_empty(&row[sentence]);
-            record.language = Some("en".into());
-            record.sign_language = Some("ase".into());
-            insert_extra(&mut record, "video_id", &row[video_id]);
-            insert_extra(&mut record, "sentence_id", &row[sentence_id]);
-            record
-                .validate()
-                .map_err(|message| CorpusError::line(&table.path, *line, message))?;
-            Ok(record)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut records = table.map_rows(|line, row| {
+        let seconds = |i: usize| {
+            row[i].trim().parse::<f64>().map_err(|_| {
+                CorpusError::line(
+                    &table.path,
+                    line,
+                    format!("time {:?} is not a number", row[i]),
+                )
+            })
+        };
+        let mut record = start_record(&table, line, &row[sentence_name], split, Some("en"), "ase")?;
+        record.dialogue = non_empty(&row[video_name]);
+        record.seconds = Some(TimeRange {
+            start: seconds(start)?,
+            end: seconds(end)?,
+        });
+        record.text = non_empty(&row[sentence]);
+        insert_extra(&mut record, "video_id", &row[video_id]);
+        insert_extra(&mut record, "sentence_id", &row[sentence_id]);
+        record
+            .validate()
+            .map_err(|message| CorpusError::line(&table.path, line, message))?;
+        Ok(record)
+    })?;
     number_turns_by_time(&mut records);
     Ok(records)
 }

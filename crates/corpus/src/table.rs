@@ -67,6 +67,11 @@ impl Table {
         })
     }
 
+    /// `f(line, fields)` for every row, stopping at the first error.
+    pub fn map_rows<T>(&self, mut f: impl FnMut(usize, &[String]) -> Result<T>) -> Result<Vec<T>> {
+        self.rows.iter().map(|(line, row)| f(*line, row)).collect()
+    }
+
     /// Index of the first of `names` present in the header (case-insensitive).
     pub fn find(&self, names: &[&str]) -> Option<usize> {
         names.iter().find_map(|name| {
