@@ -5,13 +5,18 @@
 //!   retrieval for unknown words, fingerspelling fallback, punctuation pauses.
 //! - [`join`]: trimming, capping, best-frame joins, Hermite transitions, filtfilt smoothing.
 //! - [`produce`]: the pipeline, with per-word warnings instead of failures.
+//! - [`metrics`]: wrist jerk at the joins vs inside signs.
+//! - [`cli`]: `signscope produce`.
 
+pub mod cli;
 pub mod clip;
 pub mod filter;
 pub mod fingerspell;
 pub mod join;
 pub mod layout;
 pub mod lexicon;
+pub mod metrics;
+pub mod output;
 pub mod produce;
 pub mod text_to_gloss;
 

@@ -4,8 +4,9 @@
 //! file) becomes a warning naming the word, entry and file, and the rest of the sentence is
 //! still produced; only a sentence with nothing left to sign is an error.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ndarray::{Array3, Array4};
 use signscope_pose::{Pose, PoseBody, PoseHeader};
@@ -44,12 +45,33 @@ pub struct Production {
     pub warnings: Vec<String>,
 }
 
+/// Cache key of a prepared clip: (lexicon pose address, output fps bits, target points).
+/// Lexicons keep their loaded poses for their whole life, so addresses are never reused.
+type ClipKey = (usize, u32, usize);
+
 /// Looks signs up, loads and joins them.
 #[derive(Debug)]
 pub struct Producer {
     pub lexicon: Arc<Lexicon>,
     pub fingerspeller: Option<Arc<Fingerspeller>>,
     pub options: JoinOptions,
+    /// Signs already projected, resampled and normalized, reused across sentences.
+    clips: Mutex<HashMap<ClipKey, Arc<Clip>>>,
+}
+
+/// Project a lexicon pose onto the output layout, at `fps`, shoulder-normalized.
+fn prepare_clip(pose: &Pose, projector: &mut Projector, fps: f32) -> Result<Clip, String> {
+    let dims = projector.target.dims();
+    let sources = projector.sources(&pose.header)?;
+    let mut clip = Clip::from_pose(pose, sources, dims);
+    if pose.body.fps <= 0.0 {
+        clip.fps = fps;
+    }
+    let mut clip = clip.to_fps(fps);
+    if !clip.normalize_by_shoulders(&projector.body) {
+        return Err("no frame shows both shoulders".into());
+    }
+    Ok(clip)
 }
 
 /// A clip to join, before projection.
@@ -101,6 +123,7 @@ impl Producer {
             lexicon,
             fingerspeller,
             options: JoinOptions::default(),
+            clips: Mutex::new(HashMap::new()),
         }
     }
 
@@ -222,31 +245,33 @@ impl Producer {
             }
         };
         let fps = self.options.fps.unwrap_or(first.pose.body.fps).max(1.0);
-        let dims = projector.target.dims();
         let mut signs = Vec::with_capacity(units.len());
         for unit in &units {
-            let sources = match projector.sources(&unit.pose.header) {
-                Ok(s) => s,
-                Err(e) => {
-                    warnings.push(format!("{}: skipped: {e}", unit.label));
-                    continue;
-                }
+            let key = (
+                Arc::as_ptr(&unit.pose) as usize,
+                fps.to_bits(),
+                projector.target.total_points(),
+            );
+            let cached = self.clips.lock().ok().and_then(|c| c.get(&key).cloned());
+            let clip = match cached {
+                Some(clip) => clip,
+                None => match prepare_clip(&unit.pose, &mut projector, fps) {
+                    Ok(clip) => {
+                        let clip = Arc::new(clip);
+                        if let Ok(mut cache) = self.clips.lock() {
+                            cache.insert(key, clip.clone());
+                        }
+                        clip
+                    }
+                    Err(e) => {
+                        warnings.push(format!("{}: skipped: {e}", unit.label));
+                        continue;
+                    }
+                },
             };
-            let mut clip = Clip::from_pose(&unit.pose, sources, dims);
-            if unit.pose.body.fps <= 0.0 {
-                clip.fps = fps;
-            }
-            let mut clip = clip.to_fps(fps);
-            if !clip.normalize_by_shoulders(&projector.body) {
-                warnings.push(format!(
-                    "{}: skipped: no frame shows both shoulders",
-                    unit.label
-                ));
-                continue;
-            }
             signs.push(SignClip {
                 label: unit.label.clone(),
-                clip,
+                clip: Clip::clone(&clip),
                 is_letter: unit.is_letter,
                 pause_after_s: unit.pause_after_s,
             });
