@@ -114,10 +114,11 @@ impl Augmenter {
             let angle = self.rng.random_range(-max..=max);
             rotate(&mut out, angle, pivot);
         }
-        if let Some(perm) = &self.flip {
-            if c.flip_probability > 0.0 && self.rng.random::<f32>() < c.flip_probability {
-                out = flip(&out, perm, pivot);
-            }
+        if let Some(perm) = &self.flip
+            && c.flip_probability > 0.0
+            && self.rng.random::<f32>() < c.flip_probability
+        {
+            out = flip(&out, perm, pivot);
         }
         if c.jitter_std > 0.0 {
             jitter(&mut out, c.jitter_std, &mut self.rng);

@@ -95,11 +95,8 @@ pub const OPENPOSE_BODY_TO_COCO: [&str; 23] = [
 pub fn coco_wholebody_sources(header: &PoseHeader) -> Result<Vec<Option<usize>>, PoseError> {
     let layout = Layout::detect_or_err(header)?;
     let mut sources = vec![None; 133];
-    let by_position = |component: &str, i: usize| {
-        header
-            .component_offset(component)
-            .map(|offset| offset + i)
-    };
+    let by_position =
+        |component: &str, i: usize| header.component_offset(component).map(|offset| offset + i);
     match layout {
         Layout::CocoWholeBody133 => {
             for (i, s) in sources.iter_mut().enumerate() {
@@ -166,11 +163,8 @@ pub fn gather_points(body: &PoseBody, sources: &[Option<usize>]) -> PoseBody {
 /// COCO-WholeBody-133 (2D, pose-format's component names, see [`Layout::header`]).
 pub fn to_coco_wholebody(pose: &Pose) -> Result<Pose, PoseError> {
     let sources = coco_wholebody_sources(&pose.header)?;
-    let header = Layout::CocoWholeBody133.header(
-        pose.header.width,
-        pose.header.height,
-        pose.header.depth,
-    );
+    let header =
+        Layout::CocoWholeBody133.header(pose.header.width, pose.header.height, pose.header.depth);
     Pose::new(header, gather_points(&pose.body, &sources))
 }
 
@@ -217,14 +211,20 @@ mod tests {
         ] {
             let pose = synthetic(layout, 2);
             let coco_pose = to_coco_wholebody(&pose).unwrap();
-            assert_eq!(Layout::detect(&coco_pose.header), Some(Layout::CocoWholeBody133));
+            assert_eq!(
+                Layout::detect(&coco_pose.header),
+                Some(Layout::CocoWholeBody133)
+            );
             let h = &pose.header;
             let lw = h.point_index(HOLISTIC_POSE, "LEFT_WRIST").unwrap();
             let rh0 = h.component_offset(HOLISTIC_RIGHT_HAND).unwrap();
             let mesh33 = h.point_index(HOLISTIC_FACE, "33").unwrap();
             for t in 0..2 {
                 let b = &coco_pose.body;
-                assert_eq!(b.data[[t, 0, coco::LEFT_WRIST, 0]], pose.body.data[[t, 0, lw, 0]]);
+                assert_eq!(
+                    b.data[[t, 0, coco::LEFT_WRIST, 0]],
+                    pose.body.data[[t, 0, lw, 0]]
+                );
                 assert_eq!(
                     b.confidence[[t, 0, coco::LEFT_WRIST]],
                     pose.body.confidence[[t, 0, lw]]
@@ -233,7 +233,10 @@ mod tests {
                     b.data[[t, 0, coco::RIGHT_HAND.start + 5, 1]],
                     pose.body.data[[t, 0, rh0 + 5, 1]]
                 );
-                assert_eq!(b.data[[t, 0, coco::face(36), 0]], pose.body.data[[t, 0, mesh33, 0]]);
+                assert_eq!(
+                    b.data[[t, 0, coco::face(36), 0]],
+                    pose.body.data[[t, 0, mesh33, 0]]
+                );
                 // Small toes have no MediaPipe source.
                 assert_eq!(b.confidence[[t, 0, 18]], 0.0);
                 assert_eq!(b.confidence[[t, 0, 21]], 0.0);

@@ -6,6 +6,7 @@ mod model;
 
 // Skeleton layouts, conversion, SCOPE preprocessing, augmentation, rendering (pose-proc).
 pub mod augment;
+pub mod cli_proc;
 pub mod convert;
 pub mod preprocess;
 pub mod render;

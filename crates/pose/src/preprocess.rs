@@ -49,11 +49,11 @@ impl KeypointSeq {
                 body.dims()
             )));
         }
-        let data = body
-            .data
-            .slice(ndarray::s![.., person, .., ..2])
+        let data = body.data.slice(ndarray::s![.., person, .., ..2]).to_owned();
+        let confidence = body
+            .confidence
+            .slice(ndarray::s![.., person, ..])
             .to_owned();
-        let confidence = body.confidence.slice(ndarray::s![.., person, ..]).to_owned();
         Ok(KeypointSeq {
             fps: body.fps,
             data,
@@ -169,15 +169,19 @@ fn distance(data: &Array3<f32>, t: usize, a: usize, b: usize) -> f32 {
 /// Mean corner-to-corner eye width in frame `t` of a COCO-WholeBody sequence, if any eye
 /// is present with non-zero width.
 fn frame_eye_width(seq: &KeypointSeq, t: usize) -> Option<f32> {
-    const EYES: [(usize, usize); 2] = [(coco::face(36), coco::face(39)), (coco::face(42), coco::face(45))];
+    const EYES: [(usize, usize); 2] = [
+        (coco::face(36), coco::face(39)),
+        (coco::face(42), coco::face(45)),
+    ];
     let conf = seq.confidence.view();
     let (mut sum, mut n) = (0.0, 0);
     for (a, b) in EYES {
-        if present(&conf, t, a) && present(&conf, t, b) {
-            if let Some(w) = valid_length(distance(&seq.data, t, a, b)) {
-                sum += w;
-                n += 1;
-            }
+        if present(&conf, t, a)
+            && present(&conf, t, b)
+            && let Some(w) = valid_length(distance(&seq.data, t, a, b))
+        {
+            sum += w;
+            n += 1;
         }
     }
     (n > 0).then(|| sum / n as f32)
@@ -198,7 +202,9 @@ fn median(values: &mut [f32]) -> Option<f32> {
 
 /// The robust per-sequence scale (eyes → shoulders → 1) of a COCO-WholeBody sequence.
 pub fn sequence_scale(seq: &KeypointSeq) -> (f32, ScaleSource) {
-    let mut eyes: Vec<f32> = (0..seq.frames()).filter_map(|t| frame_eye_width(seq, t)).collect();
+    let mut eyes: Vec<f32> = (0..seq.frames())
+        .filter_map(|t| frame_eye_width(seq, t))
+        .collect();
     if let Some(s) = median(&mut eyes).and_then(valid_length) {
         return (s, ScaleSource::Eyes);
     }
@@ -323,7 +329,10 @@ pub const SCOPE_POINTS: usize = 77;
 
 /// The 77 COCO-WholeBody indices in output order.
 pub fn scope_indices() -> Vec<usize> {
-    SCOPE_GROUPS.iter().flat_map(|g| g.points.iter().copied()).collect()
+    SCOPE_GROUPS
+        .iter()
+        .flat_map(|g| g.points.iter().copied())
+        .collect()
 }
 
 /// A `[T, 2]` root track for `root`, gaps filled from the nearest frame where the root is
@@ -333,7 +342,9 @@ fn root_track(seq: &KeypointSeq, root: Root) -> Option<Vec<[f32; 2]>> {
     let conf = seq.confidence.view();
     let at = |t: usize| -> Option<[f32; 2]> {
         match root {
-            Root::Point(i) => present(&conf, t, i).then(|| [seq.data[[t, i, 0]], seq.data[[t, i, 1]]]),
+            Root::Point(i) => {
+                present(&conf, t, i).then(|| [seq.data[[t, i, 0]], seq.data[[t, i, 1]]])
+            }
             Root::Midpoint(a, b) => (present(&conf, t, a) && present(&conf, t, b)).then(|| {
                 [
                     0.5 * (seq.data[[t, a, 0]] + seq.data[[t, b, 0]]),
@@ -517,7 +528,13 @@ pub fn scope_header(width: u16, height: u16) -> PoseHeader {
         );
     }
     debug_assert_eq!(&names[..23], COCO_BODY_POINTS.map(String::from));
-    let colors: [[u16; 3]; 5] = [[0, 160, 0], [0, 90, 220], [230, 110, 0], [200, 0, 80], [128, 0, 0]];
+    let colors: [[u16; 3]; 5] = [
+        [0, 160, 0],
+        [0, 90, 220],
+        [230, 110, 0],
+        [200, 0, 80],
+        [128, 0, 0],
+    ];
     let components: Vec<Component> = SCOPE_GROUPS
         .iter()
         .zip(colors)
@@ -601,7 +618,9 @@ impl StatsAccumulator {
     /// Combine with another accumulator (e.g. one per worker thread).
     pub fn merge(&mut self, other: &StatsAccumulator) -> Result<(), PoseError> {
         if other.points != self.points {
-            return Err(PoseError::Invalid("merging statistics of different sizes".into()));
+            return Err(PoseError::Invalid(
+                "merging statistics of different sizes".into(),
+            ));
         }
         for k in 0..self.count.len() {
             let (na, nb) = (self.count[k] as f64, other.count[k] as f64);
@@ -673,7 +692,9 @@ impl FeatureStats {
             )));
         }
         if self.mean.iter().chain(&self.std).any(|v| !v.is_finite()) {
-            return Err(PoseError::Invalid("statistics contain non-finite values".into()));
+            return Err(PoseError::Invalid(
+                "statistics contain non-finite values".into(),
+            ));
         }
         Ok(())
     }

@@ -52,10 +52,12 @@ impl RenderOptions {
                 self.width, self.height
             )));
         }
-        if let Some(fps) = self.fps {
-            if !(fps.is_finite() && fps > 0.0) {
-                return Err(PoseError::Invalid(format!("fps must be positive, got {fps}")));
-            }
+        if let Some(fps) = self.fps
+            && !(fps.is_finite() && fps > 0.0)
+        {
+            return Err(PoseError::Invalid(format!(
+                "fps must be positive, got {fps}"
+            )));
         }
         Ok(())
     }
@@ -172,10 +174,7 @@ impl Fit {
         Fit {
             min: lo,
             scale,
-            offset: [
-                (w - span_x * scale) * 0.5,
-                (h - span_y * scale) * 0.5,
-            ],
+            offset: [(w - span_x * scale) * 0.5, (h - span_y * scale) * 0.5],
         }
     }
 
@@ -226,9 +225,9 @@ impl Canvas {
                 let coverage = (half_width + 0.5 - (ex * ex + ey * ey).sqrt()).clamp(0.0, 1.0);
                 if coverage > 0.0 {
                     let i = (y as usize * self.width as usize + x as usize) * 3;
-                    for k in 0..3 {
-                        let old = self.rgb[i + k] as f32;
-                        self.rgb[i + k] = (old + (color[k] as f32 - old) * coverage).round() as u8;
+                    for (dst, &c) in self.rgb[i..i + 3].iter_mut().zip(&color) {
+                        let old = *dst as f32;
+                        *dst = (old + (c as f32 - old) * coverage).round() as u8;
                     }
                 }
             }
@@ -240,7 +239,14 @@ fn finite(p: [f32; 2]) -> bool {
     p[0].is_finite() && p[1].is_finite()
 }
 
-fn draw_frame(canvas: &mut Canvas, pose: &Pose, frame: usize, drawing: &Drawing, fit: &Fit, opts: &RenderOptions) {
+fn draw_frame(
+    canvas: &mut Canvas,
+    pose: &Pose,
+    frame: usize,
+    drawing: &Drawing,
+    fit: &Fit,
+    opts: &RenderOptions,
+) {
     let body = &pose.body;
     for p in 0..body.people() {
         let at = |i: usize| fit.apply(body.data[[frame, p, i, 0]], body.data[[frame, p, i, 1]]);
@@ -299,7 +305,12 @@ pub fn encode_png(canvas: &Canvas) -> Result<Vec<u8>, PoseError> {
 }
 
 /// Write frame `frame` as a PNG file (atomically).
-pub fn write_png(path: &Path, pose: &Pose, frame: usize, opts: &RenderOptions) -> Result<(), PoseError> {
+pub fn write_png(
+    path: &Path,
+    pose: &Pose,
+    frame: usize,
+    opts: &RenderOptions,
+) -> Result<(), PoseError> {
     let canvas = render_frame(pose, frame, opts).map_err(|e| e.in_file(path))?;
     let bytes = encode_png(&canvas).map_err(|e| e.in_file(path))?;
     write_atomic(path, &bytes).map_err(|e| e.in_file(path))
@@ -371,7 +382,14 @@ pub fn write_gif(path: &Path, pose: &Pose, opts: &RenderOptions) -> Result<(), P
     write_atomic(path, &bytes).map_err(|e| e.in_file(path))
 }
 
-fn svg_frame(out: &mut String, pose: &Pose, t: usize, drawing: &Drawing, fit: &Fit, opts: &RenderOptions) {
+fn svg_frame(
+    out: &mut String,
+    pose: &Pose,
+    t: usize,
+    drawing: &Drawing,
+    fit: &Fit,
+    opts: &RenderOptions,
+) {
     let body = &pose.body;
     let hex = |c: [u8; 3]| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]);
     for p in 0..body.people() {
@@ -421,15 +439,19 @@ fn svg_frame(out: &mut String, pose: &Pose, t: usize, drawing: &Drawing, fit: &F
 
 /// SVG of one frame (`Some(t)`) or of the whole sequence as a looping SMIL animation
 /// (`None`: each frame is a group made visible during its time slot).
-pub fn render_svg(pose: &Pose, frame: Option<usize>, opts: &RenderOptions) -> Result<String, PoseError> {
+pub fn render_svg(
+    pose: &Pose,
+    frame: Option<usize>,
+    opts: &RenderOptions,
+) -> Result<String, PoseError> {
     opts.validate()?;
     let frames = pose.body.frames();
-    if let Some(t) = frame {
-        if t >= frames {
-            return Err(PoseError::Invalid(format!(
-                "frame {t} requested but the pose has {frames} frames"
-            )));
-        }
+    if let Some(t) = frame
+        && t >= frames
+    {
+        return Err(PoseError::Invalid(format!(
+            "frame {t} requested but the pose has {frames} frames"
+        )));
     }
     let drawing = Drawing::new(pose);
     let fit = Fit::new(pose, &drawing, opts);
@@ -466,7 +488,12 @@ pub fn render_svg(pose: &Pose, frame: Option<usize>, opts: &RenderOptions) -> Re
 }
 
 /// Write an SVG (one frame or animated, see [`render_svg`]) atomically.
-pub fn write_svg(path: &Path, pose: &Pose, frame: Option<usize>, opts: &RenderOptions) -> Result<(), PoseError> {
+pub fn write_svg(
+    path: &Path,
+    pose: &Pose,
+    frame: Option<usize>,
+    opts: &RenderOptions,
+) -> Result<(), PoseError> {
     let svg = render_svg(pose, frame, opts).map_err(|e| e.in_file(path))?;
     write_atomic(path, svg.as_bytes()).map_err(|e| e.in_file(path))
 }

@@ -320,10 +320,7 @@ impl FromStr for Layout {
             .find(|l| l.name() == lower)
             .ok_or_else(|| {
                 let names: Vec<&str> = Layout::ALL.iter().map(|l| l.name()).collect();
-                PoseError::Unsupported(format!(
-                    "unknown layout {s:?}; known: {}",
-                    names.join(", ")
-                ))
+                PoseError::Unsupported(format!("unknown layout {s:?}; known: {}", names.join(", ")))
             })
     }
 }
@@ -514,7 +511,10 @@ mod tests {
     #[test]
     fn coco_indices_match_names() {
         let h = Layout::CocoWholeBody133.header(1, 1, 0);
-        assert_eq!(h.point_index(COCO_BODY, "left_wrist"), Some(coco::LEFT_WRIST));
+        assert_eq!(
+            h.point_index(COCO_BODY, "left_wrist"),
+            Some(coco::LEFT_WRIST)
+        );
         assert_eq!(h.point_index(COCO_FACE, "face-0"), Some(coco::FACE.start));
         assert_eq!(
             h.point_index(COCO_LEFT_HAND, "left_hand_0"),
