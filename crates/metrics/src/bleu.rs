@@ -11,10 +11,6 @@
 //! Sufficient statistics ([`BleuStats`]) add up over sentences, which is what the corpus
 //! score, the per-sentence report and the paired bootstrap all build on.
 
-use std::collections::HashMap;
-use std::sync::LazyLock;
-
-use regex::Regex;
 use serde::Serialize;
 
 use crate::text::{collapse_spaces, is_py_space, py_split, py_strip};
@@ -47,32 +43,85 @@ pub enum Tokenizer {
     Zh,
 }
 
-/// The four regular expressions of sacrebleu's `13a` post-tokenizer (also used by `zh`).
-/// The first class is `[\{-\~\[-\` -\&\(-\+\:-\@\/]` spelled with hex ranges.
-static MTEVAL_RULES: LazyLock<[(Regex, &'static str); 4]> = LazyLock::new(|| {
-    let compile = |p: &str| Regex::new(p).expect("sacrebleu tokenizer pattern");
-    [
-        (compile(r"([\x7B-\x7E\x5B-\x60\x20-\x26\x28-\x2B\x3A-\x40/])"), " ${1} "),
-        (compile(r"([^0-9])([.,])"), "${1} ${2} "),
-        (compile(r"([.,])([^0-9])"), " ${1} ${2}"),
-        (compile(r"([0-9])(-)"), "${1} ${2} "),
-    ]
-});
-
-/// The mteval regexes, then `' '.join(line.split())`.
+/// The four substitutions of sacrebleu's `13a` post-tokenizer (also used by `zh`), each a
+/// left-to-right, non-overlapping `re.sub`, then `' '.join(line.split())`:
+///
+/// 1. `([\{-\~\[-\` -\&\(-\+\:-\@\/])` → `' \1 '`
+/// 2. `([^0-9])([\.,])` → `'\1 \2 '`
+/// 3. `([\.,])([^0-9])` → `' \1 \2'`
+/// 4. `([0-9])(-)` → `'\1 \2 '`
+///
+/// Every pattern matches one or two fixed characters, so a character scan that tries the
+/// pattern at each position and skips past a match is the same `re.sub`, without a regex.
 fn mteval_post_tokenize(line: &str) -> String {
-    let mut text = std::borrow::Cow::Borrowed(line);
-    for (pattern, replacement) in MTEVAL_RULES.iter() {
-        if let std::borrow::Cow::Owned(replaced) = pattern.replace_all(&text, *replacement) {
-            text = std::borrow::Cow::Owned(replaced);
+    let is_digit = |c: char| c.is_ascii_digit();
+    let is_period_comma = |c: char| c == '.' || c == ',';
+    let mut text = String::with_capacity(line.len() + 16);
+    for c in line.chars() {
+        if matches!(c, '\u{7b}'..='\u{7e}' | '\u{5b}'..='\u{60}' | '\u{20}'..='\u{26}' | '\u{28}'..='\u{2b}' | '\u{3a}'..='\u{40}' | '/')
+        {
+            text.push(' ');
+            text.push(c);
+            text.push(' ');
+        } else {
+            text.push(c);
         }
     }
+    let text = substitute_pairs(
+        &text,
+        |a| !is_digit(a),
+        is_period_comma,
+        |a, b, out| {
+            out.extend([a, ' ', b, ' ']);
+        },
+    );
+    let text = substitute_pairs(
+        &text,
+        is_period_comma,
+        |b| !is_digit(b),
+        |a, b, out| {
+            out.extend([' ', a, ' ', b]);
+        },
+    );
+    let text = substitute_pairs(
+        &text,
+        is_digit,
+        |b| b == '-',
+        |a, b, out| {
+            out.extend([a, ' ', b, ' ']);
+        },
+    );
     collapse_spaces(&text)
+}
+
+/// `re.sub(r"(X)(Y)", replacement, text)` for single-character classes X and Y.
+fn substitute_pairs(
+    text: &str,
+    first: impl Fn(char) -> bool,
+    second: impl Fn(char) -> bool,
+    replace: impl Fn(char, char, &mut String),
+) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        if i + 1 < chars.len() && first(chars[i]) && second(chars[i + 1]) {
+            replace(chars[i], chars[i + 1], &mut out);
+            i += 2;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// sacrebleu `tokenize_13a` (1.4.2) = `Tokenizer13a` (2.x).
 pub fn tokenize_13a(line: &str) -> String {
-    let mut norm = line.replace("<skipped>", "").replace("-\n", "").replace('\n', " ");
+    let mut norm = line
+        .replace("<skipped>", "")
+        .replace("-\n", "")
+        .replace('\n', " ");
     if norm.contains('&') {
         norm = norm
             .replace("&quot;", "\"")
@@ -181,30 +230,48 @@ impl std::ops::SubAssign for BleuStats {
 }
 
 /// Statistics of one already-tokenised pair (tokens = `split()` of the tokenised text).
+///
+/// N-grams are counted by sorting the windows and walking both sorted lists together,
+/// which for sentence-length inputs is cheaper than hashing every window.
 pub fn sentence_stats(hypothesis: &[&str], reference: &[&str]) -> BleuStats {
     let mut stats = BleuStats {
         sys_len: hypothesis.len() as u64,
         ref_len: reference.len() as u64,
         ..Default::default()
     };
-    let mut reference_counts: HashMap<&[&str], u64> = HashMap::new();
-    let mut hypothesis_counts: HashMap<&[&str], u64> = HashMap::new();
+    let mut hyp_ngrams: Vec<&[&str]> = Vec::with_capacity(hypothesis.len());
+    let mut ref_ngrams: Vec<&[&str]> = Vec::with_capacity(reference.len());
     for n in 1..=MAX_ORDER {
-        reference_counts.clear();
-        hypothesis_counts.clear();
-        for ngram in reference.windows(n) {
-            *reference_counts.entry(ngram).or_default() += 1;
-        }
-        for ngram in hypothesis.windows(n) {
-            *hypothesis_counts.entry(ngram).or_default() += 1;
-        }
-        for (ngram, &count) in &hypothesis_counts {
-            let available = reference_counts.get(ngram).copied().unwrap_or(0);
-            stats.correct[n - 1] += count.min(available);
-            stats.total[n - 1] += count;
-        }
+        hyp_ngrams.clear();
+        ref_ngrams.clear();
+        hyp_ngrams.extend(hypothesis.windows(n));
+        ref_ngrams.extend(reference.windows(n));
+        hyp_ngrams.sort_unstable();
+        ref_ngrams.sort_unstable();
+        stats.total[n - 1] = hyp_ngrams.len() as u64;
+        stats.correct[n - 1] = clipped_matches(&hyp_ngrams, &ref_ngrams);
     }
     stats
+}
+
+/// Σ over distinct n-grams of min(count in hypothesis, count in reference), both sorted.
+fn clipped_matches(hyp: &[&[&str]], reference: &[&[&str]]) -> u64 {
+    let (mut i, mut j, mut matches) = (0, 0, 0u64);
+    while i < hyp.len() && j < reference.len() {
+        match hyp[i].cmp(reference[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                let ngram = hyp[i];
+                let run_h = hyp[i..].iter().take_while(|g| **g == ngram).count();
+                let run_r = reference[j..].iter().take_while(|g| **g == ngram).count();
+                matches += run_h.min(run_r) as u64;
+                i += run_h;
+                j += run_r;
+            }
+        }
+    }
+    matches
 }
 
 /// A BLEU result; all scores and precisions in percent.
@@ -250,13 +317,13 @@ fn brevity_penalty(stats: &BleuStats) -> f64 {
 /// some hypothesis has four tokens, i.e. on any real corpus.)
 pub fn compute_signjoey(stats: &BleuStats) -> BleuScore {
     let mut precisions = [0.0; MAX_ORDER];
-    for n in 0..MAX_ORDER {
+    for (n, precision) in precisions.iter_mut().enumerate() {
         if stats.total[n] == 0 {
             break;
         }
         // floor smoothing with value 0 leaves a zero precision at 0.
         if stats.correct[n] != 0 {
-            precisions[n] = 100.0 * stats.correct[n] as f64 / stats.total[n] as f64;
+            *precision = 100.0 * stats.correct[n] as f64 / stats.total[n] as f64;
         }
     }
     let bp = brevity_penalty(stats);
@@ -265,7 +332,12 @@ pub fn compute_signjoey(stats: &BleuStats) -> BleuScore {
         let mean_log = precisions[..order].iter().map(|&p| my_log(p)).sum::<f64>() / order as f64;
         bleu[order - 1] = bp * mean_log.exp();
     }
-    BleuScore { bleu, precisions, brevity_penalty: bp, stats: *stats }
+    BleuScore {
+        bleu,
+        precisions,
+        brevity_penalty: bp,
+        stats: *stats,
+    }
 }
 
 /// sacrebleu 2.x `BLEU.compute_bleu(smooth_method='exp', effective_order=False,
@@ -276,11 +348,11 @@ fn sacrebleu2_order(stats: &BleuStats, order: usize) -> (f64, [f64; MAX_ORDER]) 
         return (0.0, precisions);
     }
     let mut smooth_mteval = 1.0;
-    for n in 0..order {
+    for (n, precision) in precisions.iter_mut().enumerate().take(order) {
         if stats.total[n] == 0 {
             break;
         }
-        precisions[n] = if stats.correct[n] == 0 {
+        *precision = if stats.correct[n] == 0 {
             smooth_mteval *= 2.0;
             100.0 / (smooth_mteval * stats.total[n] as f64)
         } else {
@@ -298,7 +370,12 @@ pub fn compute_sacrebleu2(stats: &BleuStats) -> BleuScore {
         bleu[order - 1] = sacrebleu2_order(stats, order).0;
     }
     let (_, precisions) = sacrebleu2_order(stats, MAX_ORDER);
-    BleuScore { bleu, precisions, brevity_penalty: brevity_penalty(stats), stats: *stats }
+    BleuScore {
+        bleu,
+        precisions,
+        brevity_penalty: brevity_penalty(stats),
+        stats: *stats,
+    }
 }
 
 impl BleuVariant {
@@ -328,12 +405,20 @@ impl BleuConfig {
 
     /// sacrebleu 2.x command-line default (13a, exp smoothing).
     pub fn sacrebleu2() -> Self {
-        Self { variant: BleuVariant::Sacrebleu2, tokenizer: Tokenizer::Tok13a, ..Self::default() }
+        Self {
+            variant: BleuVariant::Sacrebleu2,
+            tokenizer: Tokenizer::Tok13a,
+            ..Self::default()
+        }
     }
 
     /// A segment as sacrebleu sees it: lowercased (optional), `rstrip()`ped, tokenised.
     pub fn preprocess(&self, line: &str) -> String {
-        let mut text = if self.char_level { crate::text::char_level(line) } else { line.to_owned() };
+        let mut text = if self.char_level {
+            crate::text::char_level(line)
+        } else {
+            line.to_owned()
+        };
         if self.lowercase {
             text = text.to_lowercase();
         }
@@ -369,7 +454,10 @@ mod tests {
     #[test]
     fn tokenizer_13a_examples() {
         // Expected strings: sacrebleu 2.6 Tokenizer13a / TokenizerZh on the same inputs.
-        assert_eq!(tokenize_13a("Hello, world. It's 3.5-4 km!"), "Hello , world . It's 3.5 - 4 km !");
+        assert_eq!(
+            tokenize_13a("Hello, world. It's 3.5-4 km!"),
+            "Hello , world . It's 3.5 - 4 km !"
+        );
         assert_eq!(tokenize_13a("a &amp; b"), "a & b");
     }
 

@@ -61,7 +61,11 @@ where
     S: Copy + Default + std::ops::AddAssign,
     F: Fn(&S) -> f64,
 {
-    assert_eq!(baseline.len(), system.len(), "paired bootstrap needs aligned systems");
+    assert_eq!(
+        baseline.len(),
+        system.len(),
+        "paired bootstrap needs aligned systems"
+    );
     let total = |stats: &[S]| {
         let mut sum = S::default();
         for &s in stats {
@@ -87,8 +91,11 @@ where
     }
     let (baseline_mean, baseline_ci) = estimate_ci(&baseline_scores);
     let (system_mean, system_ci) = estimate_ci(&system_scores);
-    let diffs: Vec<f64> =
-        system_scores.iter().zip(&baseline_scores).map(|(s, b)| (s - b).abs()).collect();
+    let diffs: Vec<f64> = system_scores
+        .iter()
+        .zip(&baseline_scores)
+        .map(|(s, b)| (s - b).abs())
+        .collect();
     let mean_diff = diffs.iter().sum::<f64>() / diffs.len().max(1) as f64;
     let real_diff = (system_score - baseline_score).abs();
     let exceed = diffs.iter().filter(|&&d| d - mean_diff > real_diff).count();
@@ -114,11 +121,18 @@ pub struct MeanStat {
 
 impl MeanStat {
     pub fn one(value: f64) -> Self {
-        Self { sum: value, count: 1 }
+        Self {
+            sum: value,
+            count: 1,
+        }
     }
 
     pub fn mean(&self) -> f64 {
-        if self.count == 0 { 0.0 } else { self.sum / self.count as f64 }
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum / self.count as f64
+        }
     }
 }
 
@@ -146,7 +160,9 @@ mod tests {
     fn equally_good_systems_are_not_significant() {
         // Same multiset of sentence scores, paired differently: equal corpus scores.
         let base: Vec<MeanStat> = (0..210).map(|i| MeanStat::one((i % 7) as f64)).collect();
-        let other: Vec<MeanStat> = (0..210).map(|i| MeanStat::one((3 * i % 7) as f64)).collect();
+        let other: Vec<MeanStat> = (0..210)
+            .map(|i| MeanStat::one((3 * i % 7) as f64))
+            .collect();
         let r = paired_bootstrap(&base, &other, MeanStat::mean, 500, 1);
         assert_eq!(r.baseline_score, r.system_score);
         assert!(r.p_value > 0.3, "{r:?}");
@@ -154,7 +170,9 @@ mod tests {
 
     #[test]
     fn a_clearly_better_system_is_significant() {
-        let base: Vec<MeanStat> = (0..300).map(|i| MeanStat::one((i % 5) as f64 / 5.0)).collect();
+        let base: Vec<MeanStat> = (0..300)
+            .map(|i| MeanStat::one((i % 5) as f64 / 5.0))
+            .collect();
         let better: Vec<MeanStat> = base.iter().map(|s| MeanStat::one(s.sum + 0.3)).collect();
         let r = paired_bootstrap(&base, &better, MeanStat::mean, 500, 7);
         assert!(r.p_value < 0.01, "{r:?}");

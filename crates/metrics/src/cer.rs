@@ -15,7 +15,11 @@ pub fn levenshtein<T: PartialEq>(reference: &[T], hypothesis: &[T]) -> usize {
         row[0] = i + 1;
         for (j, h) in hypothesis.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = if r == h { diagonal } else { 1 + diagonal.min(above).min(row[j]) };
+            row[j + 1] = if r == h {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
             diagonal = above;
         }
     }
@@ -56,23 +60,37 @@ fn corpus_rate<H: AsRef<str>, R: AsRef<str>>(
     references: &[R],
     distance: impl Fn(&str, &str) -> Distance,
 ) -> RateReport {
-    let sentences: Vec<Distance> =
-        hypotheses.iter().zip(references).map(|(h, r)| distance(h.as_ref(), r.as_ref())).collect();
+    let sentences: Vec<Distance> = hypotheses
+        .iter()
+        .zip(references)
+        .map(|(h, r)| distance(h.as_ref(), r.as_ref()))
+        .collect();
     let edits = sentences.iter().map(|d| d.edits).sum();
     let reference_len = sentences.iter().map(|d| d.reference_len).sum();
-    RateReport { rate: crate::wer::ratio_percent(edits, reference_len), edits, reference_len, sentences }
+    RateReport {
+        rate: crate::wer::ratio_percent(edits, reference_len),
+        edits,
+        reference_len,
+        sentences,
+    }
 }
 
 pub fn char_distance(hypothesis: &str, reference: &str) -> Distance {
     let h: Vec<char> = py_strip(hypothesis).chars().collect();
     let r: Vec<char> = py_strip(reference).chars().collect();
-    Distance { edits: levenshtein(&r, &h), reference_len: r.len() }
+    Distance {
+        edits: levenshtein(&r, &h),
+        reference_len: r.len(),
+    }
 }
 
 pub fn word_distance(hypothesis: &str, reference: &str) -> Distance {
     let h: Vec<&str> = py_split(hypothesis).collect();
     let r: Vec<&str> = py_split(reference).collect();
-    Distance { edits: levenshtein(&r, &h), reference_len: r.len() }
+    Distance {
+        edits: levenshtein(&r, &h),
+        reference_len: r.len(),
+    }
 }
 
 /// jiwer `cer(reference, hypothesis)` × 100.

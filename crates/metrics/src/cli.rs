@@ -102,41 +102,47 @@ impl ScoreArgs {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct MetricComparison {
-    metric: Metric,
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricComparison {
+    pub metric: Metric,
     #[serde(flatten)]
-    result: BootstrapResult,
+    pub result: BootstrapResult,
 }
 
-#[derive(Debug, Serialize)]
-struct ScoreOutput {
-    hyp: PathBuf,
-    reference: PathBuf,
-    sentences: usize,
-    options: ScoreOptions,
-    scores: CorpusScores,
+/// Everything `signscope score` prints (as JSON with --json).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreOutput {
+    pub hyp: PathBuf,
+    #[serde(rename = "ref")]
+    pub reference: PathBuf,
+    pub sentences: usize,
+    pub options: ScoreOptions,
+    pub scores: CorpusScores,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    worst: Vec<(Metric, Vec<SentenceLoss>)>,
+    pub worst: Vec<(Metric, Vec<SentenceLoss>)>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    compare: Option<PathBuf>,
+    pub compare: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    compare_scores: Option<CorpusScores>,
+    pub compare_scores: Option<CorpusScores>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    bootstrap: Vec<MetricComparison>,
+    pub bootstrap: Vec<MetricComparison>,
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<()> {
     let output = evaluate(&args)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&output).context("serialising scores")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&output).context("serialising scores")?
+        );
     } else {
         print!("{}", render_text(&output));
     }
     Ok(())
 }
 
-fn evaluate(args: &ScoreArgs) -> anyhow::Result<ScoreOutput> {
+/// Read, score and compare, without printing.
+pub fn evaluate(args: &ScoreArgs) -> anyhow::Result<ScoreOutput> {
     let options = args.options();
     let corpus = read_corpus(&args.hyp, args.hyp_format, &args.reference, args.ref_format)?;
     let prepared = prepare(&corpus.hypotheses, &corpus.references, options.cleanup);
@@ -147,21 +153,32 @@ fn evaluate(args: &ScoreArgs) -> anyhow::Result<ScoreOutput> {
     if let Some(top) = args.per_sentence {
         for &metric in &options.metrics {
             let ids = corpus.ids.as_deref();
-            worst.push((metric, worst_sentences(metric, &stats, &prepared, ids, &options, top)));
+            worst.push((
+                metric,
+                worst_sentences(metric, &stats, &prepared, ids, &options, top),
+            ));
         }
     }
 
     let (mut compare_scores, mut bootstrap) = (None, Vec::new());
     if let Some(other) = &args.compare {
         let other_corpus = read_corpus(other, args.hyp_format, &args.reference, args.ref_format)?;
-        let other_prepared =
-            prepare(&other_corpus.hypotheses, &other_corpus.references, options.cleanup);
+        let other_prepared = prepare(
+            &other_corpus.hypotheses,
+            &other_corpus.references,
+            options.cleanup,
+        );
         let other_stats = sentence_stats(&other_prepared, &options);
         compare_scores = Some(corpus_scores(&other_stats, &options));
         for &metric in &options.metrics {
-            if let Some(result) =
-                compare(metric, &stats, &other_stats, &options, args.bootstrap_samples, args.seed)
-            {
+            if let Some(result) = compare(
+                metric,
+                &stats,
+                &other_stats,
+                &options,
+                args.bootstrap_samples,
+                args.seed,
+            ) {
                 bootstrap.push(MetricComparison { metric, result });
             }
         }
@@ -190,7 +207,11 @@ fn describe_bleu(options: &ScoreOptions) -> String {
         Tokenizer::Tok13a => "13a",
         Tokenizer::Zh => "zh",
     };
-    let level = if options.bleu.char_level { "char" } else { "word" };
+    let level = if options.bleu.char_level {
+        "char"
+    } else {
+        "word"
+    };
     format!("{variant}, tokenize {tokenizer}, {level} level")
 }
 
@@ -235,7 +256,8 @@ fn render_scores(out: &mut String, scores: &CorpusScores, options: &ScoreOptions
     }
 }
 
-fn render_text(output: &ScoreOutput) -> String {
+/// The plain-text report.
+pub fn render_text(output: &ScoreOutput) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -246,9 +268,15 @@ fn render_text(output: &ScoreOutput) -> String {
     );
     render_scores(&mut out, &output.scores, &output.options);
     for (metric, worst) in &output.worst {
-        let _ = writeln!(out, "\nsentences that cost {metric:?} most (loss = corpus points):");
+        let _ = writeln!(
+            out,
+            "\nsentences that cost {metric:?} most (loss = corpus points):"
+        );
         for s in worst {
-            let id = s.id.as_deref().map(|id| format!(" {id}")).unwrap_or_default();
+            let id =
+                s.id.as_deref()
+                    .map(|id| format!(" {id}"))
+                    .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  #{}{id}  loss {:.3}  score {:.2}\n    ref: {}\n    hyp: {}",
@@ -261,7 +289,12 @@ fn render_text(output: &ScoreOutput) -> String {
         }
     }
     if let (Some(other), Some(scores)) = (&output.compare, &output.compare_scores) {
-        let _ = writeln!(out, "\n{} (system) vs {} (baseline):", other.display(), output.hyp.display());
+        let _ = writeln!(
+            out,
+            "\n{} (system) vs {} (baseline):",
+            other.display(),
+            output.hyp.display()
+        );
         render_scores(&mut out, scores, &output.options);
         for c in &output.bootstrap {
             let r = &c.result;

@@ -18,16 +18,28 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: line {line} is not valid UTF-8")]
     Utf8 { path: PathBuf, line: usize },
     #[error("{path}: line {line}: {message}")]
-    Format { path: PathBuf, line: usize, message: String },
+    Format {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error(
         "line counts differ: hypothesis file {hyp} has {hyp_lines} sentences but reference file \
          {reference} has {ref_lines} (both must hold one sentence per line, in the same order)"
     )]
-    LineCount { hyp: PathBuf, hyp_lines: usize, reference: PathBuf, ref_lines: usize },
+    LineCount {
+        hyp: PathBuf,
+        hyp_lines: usize,
+        reference: PathBuf,
+        ref_lines: usize,
+    },
     #[error("{path}: {message}")]
     Pairing { path: PathBuf, message: String },
 }
@@ -48,7 +60,12 @@ impl FileFormat {
         if self != FileFormat::Auto {
             return self;
         }
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("stm") => FileFormat::Stm,
             Some("ctm") => FileFormat::Ctm,
             _ => FileFormat::Plain,
@@ -67,11 +84,16 @@ pub struct StmSegment {
 
 /// Lines of a UTF-8 text file without their `\n` / `\r\n` ends.
 pub fn read_lines(path: &Path) -> Result<Vec<String>, InputError> {
-    let bytes =
-        std::fs::read(path).map_err(|source| InputError::Io { path: path.to_owned(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| InputError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| InputError::Utf8 {
         path: path.to_owned(),
-        line: 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
+        line: 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
     })?;
     Ok(split_lines(text))
 }
@@ -83,7 +105,9 @@ pub fn split_lines(text: &str) -> Vec<String> {
         return Vec::new();
     }
     let text = text.strip_suffix('\n').unwrap_or(text);
-    text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned()).collect()
+    text.split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
+        .collect()
 }
 
 /// Skip `n` whitespace-separated fields; returns them and the rest (leading space removed).
@@ -193,7 +217,8 @@ pub fn read_corpus(
     if ref_format == FileFormat::Ctm {
         return Err(InputError::Pairing {
             path: ref_path.to_owned(),
-            message: "a CTM file can only be a hypothesis; give the reference as STM or text".into(),
+            message: "a CTM file can only be a hypothesis; give the reference as STM or text"
+                .into(),
         });
     }
     let (ids, references, segments) = if ref_format == FileFormat::Stm {
@@ -218,7 +243,11 @@ pub fn read_corpus(
         _ => read_lines(hyp_path)?,
     };
     check_counts(hyp_path, hypotheses.len(), ref_path, references.len())?;
-    Ok(Corpus { ids, hypotheses, references })
+    Ok(Corpus {
+        ids,
+        hypotheses,
+        references,
+    })
 }
 
 fn ctm_to_segments(
@@ -290,8 +319,14 @@ mod tests {
         std::fs::write(&reference, "a\nb\n").unwrap();
         let err = read_corpus(&hyp, FileFormat::Auto, &reference, FileFormat::Auto).unwrap_err();
         let message = err.to_string();
-        assert!(message.contains("hyp.txt") && message.contains("ref.txt"), "{message}");
-        assert!(message.contains("1 sentences") && message.contains("has 2"), "{message}");
+        assert!(
+            message.contains("hyp.txt") && message.contains("ref.txt"),
+            "{message}"
+        );
+        assert!(
+            message.contains("1 sentences") && message.contains("has 2"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -35,7 +35,11 @@ pub fn lcs_len<T: PartialEq>(a: &[T], b: &[T]) -> usize {
         let mut diagonal = 0;
         for (j, y) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = if x == y { diagonal + 1 } else { above.max(row[j]) };
+            row[j + 1] = if x == y {
+                diagonal + 1
+            } else {
+                above.max(row[j])
+            };
             diagonal = above;
         }
     }
@@ -121,7 +125,10 @@ pub fn corpus_rouge<H: AsRef<str>, R: AsRef<str>>(
         .zip(references)
         .map(|(h, r)| variant.sentence(h.as_ref(), r.as_ref(), char_level))
         .collect();
-    RougeReport { rouge_l: average(&sentences, variant), sentences }
+    RougeReport {
+        rouge_l: average(&sentences, variant),
+        sentences,
+    }
 }
 
 /// Corpus ROUGE-L ×100 from sentence scores in [0, 1], summed as each reference does.

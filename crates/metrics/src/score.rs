@@ -119,8 +119,14 @@ pub fn prepare<H: AsRef<str>, R: AsRef<str>>(
     cleanup: Cleanup,
 ) -> Prepared {
     Prepared {
-        hypotheses: hypotheses.iter().map(|h| cleanup.apply(h.as_ref())).collect(),
-        references: references.iter().map(|r| cleanup.apply(r.as_ref())).collect(),
+        hypotheses: hypotheses
+            .iter()
+            .map(|h| cleanup.apply(h.as_ref()))
+            .collect(),
+        references: references
+            .iter()
+            .map(|r| cleanup.apply(r.as_ref()))
+            .collect(),
     }
 }
 
@@ -144,12 +150,20 @@ pub fn sentence_stats(prepared: &Prepared, options: &ScoreOptions) -> SentenceSt
             .collect();
     }
     if metrics.contains(&Metric::Bleu) {
-        let config = BleuConfig { char_level, ..options.bleu };
-        stats.bleu = pairs.clone().map(|(h, r)| config.sentence_stats(h, r)).collect();
+        let config = BleuConfig {
+            char_level,
+            ..options.bleu
+        };
+        stats.bleu = pairs
+            .clone()
+            .map(|(h, r)| config.sentence_stats(h, r))
+            .collect();
     }
     if metrics.contains(&Metric::Rouge) {
-        stats.rouge =
-            pairs.clone().map(|(h, r)| MeanStat::one(options.rouge.sentence(h, r, char_level))).collect();
+        stats.rouge = pairs
+            .clone()
+            .map(|(h, r)| MeanStat::one(options.rouge.sentence(h, r, char_level)))
+            .collect();
     }
     if metrics.contains(&Metric::Cer) {
         stats.cer = pairs.map(|(h, r)| char_distance(h, r)).collect();
@@ -171,7 +185,10 @@ pub fn corpus_scores(stats: &SentenceStats, options: &ScoreOptions) -> CorpusSco
     let mut scores = CorpusScores::default();
     if metrics.contains(&Metric::Wer) {
         let counts = sum(&stats.wer);
-        scores.wer = Some(EditCountsSummary { wer: counts.rate(), counts });
+        scores.wer = Some(EditCountsSummary {
+            wer: counts.rate(),
+            counts,
+        });
     }
     if metrics.contains(&Metric::Bleu) {
         scores.bleu = Some(options.bleu.variant.compute(&sum(&stats.bleu)));
@@ -184,7 +201,10 @@ pub fn corpus_scores(stats: &SentenceStats, options: &ScoreOptions) -> CorpusSco
     }
     if metrics.contains(&Metric::Cer) {
         let distance = sum(&stats.cer);
-        scores.cer = Some(DistanceSummary { cer: distance.rate(), distance });
+        scores.cer = Some(DistanceSummary {
+            cer: distance.rate(),
+            distance,
+        });
     }
     scores
 }
@@ -218,11 +238,19 @@ pub fn worst_sentences(
     let scored: Vec<(f64, f64)> = match metric {
         Metric::Wer => {
             let total = sum(&stats.wer).reference_len.max(1) as f64;
-            stats.wer.iter().map(|c| (c.rate(), 100.0 * c.errors() as f64 / total)).collect()
+            stats
+                .wer
+                .iter()
+                .map(|c| (c.rate(), 100.0 * c.errors() as f64 / total))
+                .collect()
         }
         Metric::Cer => {
             let total = sum(&stats.cer).reference_len.max(1) as f64;
-            stats.cer.iter().map(|d| (d.rate(), 100.0 * d.edits as f64 / total)).collect()
+            stats
+                .cer
+                .iter()
+                .map(|d| (d.rate(), 100.0 * d.edits as f64 / total))
+                .collect()
         }
         Metric::Rouge => stats
             .rouge
@@ -231,7 +259,10 @@ pub fn worst_sentences(
             .collect(),
         Metric::Bleu => {
             let variant = options.bleu.variant;
-            let config = BleuConfig { char_level: options.level == Level::Char, ..options.bleu };
+            let config = BleuConfig {
+                char_level: options.level == Level::Char,
+                ..options.bleu
+            };
             let total = sum(&stats.bleu);
             let corpus = variant.compute(&total).bleu4();
             stats
@@ -242,7 +273,10 @@ pub fn worst_sentences(
                     let mut oracle = total;
                     oracle -= *s;
                     oracle += config.sentence_stats(r, r);
-                    (variant.compute(s).bleu4(), variant.compute(&oracle).bleu4() - corpus)
+                    (
+                        variant.compute(s).bleu4(),
+                        variant.compute(&oracle).bleu4() - corpus,
+                    )
                 })
                 .collect()
         }
@@ -274,7 +308,9 @@ pub fn compare(
     seed: u64,
 ) -> Option<BootstrapResult> {
     Some(match metric {
-        Metric::Wer => paired_bootstrap(&baseline.wer, &system.wer, EditCounts::rate, samples, seed),
+        Metric::Wer => {
+            paired_bootstrap(&baseline.wer, &system.wer, EditCounts::rate, samples, seed)
+        }
         Metric::Cer => paired_bootstrap(&baseline.cer, &system.cer, Distance::rate, samples, seed),
         Metric::Rouge => paired_bootstrap(
             &baseline.rouge,
@@ -285,7 +321,13 @@ pub fn compare(
         ),
         Metric::Bleu => {
             let variant = options.bleu.variant;
-            paired_bootstrap(&baseline.bleu, &system.bleu, |s| variant.compute(s).bleu4(), samples, seed)
+            paired_bootstrap(
+                &baseline.bleu,
+                &system.bleu,
+                |s| variant.compute(s).bleu4(),
+                samples,
+                seed,
+            )
         }
         Metric::All => return None,
     })

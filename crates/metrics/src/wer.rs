@@ -111,8 +111,8 @@ pub(crate) fn ratio_percent(errors: usize, reference_len: usize) -> f64 {
 fn cost_matrix<T: PartialEq>(reference: &[T], hypothesis: &[T]) -> Vec<u32> {
     let columns = hypothesis.len() + 1;
     let mut d = vec![0u32; (reference.len() + 1) * columns];
-    for j in 0..columns {
-        d[j] = j as u32 * COST_INSERTION;
+    for (j, cell) in d.iter_mut().take(columns).enumerate() {
+        *cell = j as u32 * COST_INSERTION;
     }
     for i in 1..=reference.len() {
         d[i * columns] = i as u32 * COST_DELETION;
@@ -296,5 +296,42 @@ mod tests {
         // an insertion, then B is correct and A deleted.
         let ops = align(&["A", "B"], &["B", "A"]);
         assert_eq!(codes(&ops), "DCI");
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The alignment spells out both sequences, and its weighted cost is the minimum of
+        /// the dynamic programme (so the backtrace never takes a wrong branch).
+        #[test]
+        fn alignment_is_consistent_and_optimal(
+            reference in proptest::collection::vec("[ABC]", 0..9),
+            hypothesis in proptest::collection::vec("[ABC]", 0..9),
+        ) {
+            let ops = align(&reference, &hypothesis);
+            let mut r_side = Vec::new();
+            let mut h_side = Vec::new();
+            for op in &ops {
+                match op {
+                    AlignOp::Correct { token } => { r_side.push(token.clone()); h_side.push(token.clone()); }
+                    AlignOp::Substitute { reference, hypothesis } => {
+                        prop_assert_ne!(reference, hypothesis);
+                        r_side.push(reference.clone());
+                        h_side.push(hypothesis.clone());
+                    }
+                    AlignOp::Insert { hypothesis } => h_side.push(hypothesis.clone()),
+                    AlignOp::Delete { reference } => r_side.push(reference.clone()),
+                }
+            }
+            prop_assert_eq!(&r_side, &reference);
+            prop_assert_eq!(&h_side, &hypothesis);
+            let c = EditCounts::from_ops(&ops);
+            let cost = COST_SUBSTITUTION as usize * c.substitutions
+                + COST_DELETION as usize * c.deletions
+                + COST_INSERTION as usize * c.insertions;
+            let d = cost_matrix(&reference, &hypothesis);
+            prop_assert_eq!(cost, *d.last().unwrap() as usize);
+            prop_assert!(c.errors() >= crate::cer::levenshtein(&reference, &hypothesis));
+        }
     }
 }

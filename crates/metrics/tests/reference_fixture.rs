@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use signscope_metrics::bleu::{BleuConfig, BleuStats, BleuVariant, Tokenizer, tokenize_13a, tokenize_zh};
+use signscope_metrics::bleu::{
+    BleuConfig, BleuStats, BleuVariant, Tokenizer, tokenize_13a, tokenize_zh,
+};
 use signscope_metrics::bootstrap::paired_bootstrap;
 use signscope_metrics::cer::{corpus_cer, corpus_wer_uniform};
 use signscope_metrics::io::{read_lines, read_stm};
@@ -36,7 +38,10 @@ fn shared_data() -> Option<PathBuf> {
         return Some(data);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("shared data not found at {}; set SIGNSCOPE_SHARED", data.display());
+        panic!(
+            "shared data not found at {}; set SIGNSCOPE_SHARED",
+            data.display()
+        );
     }
     eprintln!("skipping: shared data not found at {}", data.display());
     None
@@ -51,34 +56,68 @@ fn u(v: &Value) -> u64 {
 }
 
 fn close(what: &str, ours: f64, expected: f64) {
-    assert!((ours - expected).abs() <= TOL, "{what}: ours {ours} vs reference {expected}");
+    assert!(
+        (ours - expected).abs() <= TOL,
+        "{what}: ours {ours} vs reference {expected}"
+    );
 }
 
 fn read_reference(data: &Path, spec: &Value) -> Vec<String> {
     let path = data.join(spec["file"].as_str().unwrap());
     if spec.get("stm").is_some() {
-        return read_stm(&path).unwrap().into_iter().map(|s| s.text).collect();
+        return read_stm(&path)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.text)
+            .collect();
     }
     let sep = spec["sep"].as_str().unwrap();
     let lines = read_lines(&path).unwrap();
     let header: Vec<&str> = lines[0].split(sep).collect();
     let column = spec["column"].as_str().unwrap();
     let k = header.iter().position(|h| *h == column).unwrap();
-    lines[1..].iter().map(|l| l.split(sep).nth(k).unwrap().to_owned()).collect()
+    lines[1..]
+        .iter()
+        .map(|l| l.split(sep).nth(k).unwrap().to_owned())
+        .collect()
 }
 
 fn check_bleu(what: &str, ours: &signscope_metrics::BleuScore, expected: &Value) {
     for n in 0..4 {
-        close(&format!("{what} BLEU-{}", n + 1), ours.bleu[n], f(&expected["bleu"][n]));
-        close(&format!("{what} precision {}", n + 1), ours.precisions[n], f(&expected["precisions"][n]));
+        close(
+            &format!("{what} BLEU-{}", n + 1),
+            ours.bleu[n],
+            f(&expected["bleu"][n]),
+        );
+        close(
+            &format!("{what} precision {}", n + 1),
+            ours.precisions[n],
+            f(&expected["precisions"][n]),
+        );
     }
-    close(&format!("{what} BP"), ours.brevity_penalty, f(&expected["bp"]));
-    assert_eq!(ours.stats.sys_len, u(&expected["sys_len"]), "{what} sys_len");
-    assert_eq!(ours.stats.ref_len, u(&expected["ref_len"]), "{what} ref_len");
+    close(
+        &format!("{what} BP"),
+        ours.brevity_penalty,
+        f(&expected["bp"]),
+    );
+    assert_eq!(
+        ours.stats.sys_len,
+        u(&expected["sys_len"]),
+        "{what} sys_len"
+    );
+    assert_eq!(
+        ours.stats.ref_len,
+        u(&expected["ref_len"]),
+        "{what} ref_len"
+    );
     if let Some(correct) = expected.get("correct") {
         for n in 0..4 {
             assert_eq!(ours.stats.correct[n], u(&correct[n]), "{what} correct {n}");
-            assert_eq!(ours.stats.total[n], u(&expected["total"][n]), "{what} total {n}");
+            assert_eq!(
+                ours.stats.total[n],
+                u(&expected["total"][n]),
+                "{what} total {n}"
+            );
         }
     }
 }
@@ -97,10 +136,25 @@ fn check_wer(what: &str, hyps: &[String], refs: &[String], expected: &Value) {
         ),
         "{what} S/D/I/N"
     );
-    for (i, (ours, theirs)) in report.sentences.iter().zip(expected["sentences"].as_array().unwrap()).enumerate() {
-        let theirs: Vec<usize> = theirs.as_array().unwrap().iter().map(|v| u(v) as usize).collect();
+    for (i, (ours, theirs)) in report
+        .sentences
+        .iter()
+        .zip(expected["sentences"].as_array().unwrap())
+        .enumerate()
+    {
+        let theirs: Vec<usize> = theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| u(v) as usize)
+            .collect();
         assert_eq!(
-            [ours.substitutions, ours.deletions, ours.insertions, ours.reference_len],
+            [
+                ours.substitutions,
+                ours.deletions,
+                ours.insertions,
+                ours.reference_len
+            ],
             theirs[..],
             "{what} sentence {i}: ref {:?} hyp {:?}",
             refs[i],
@@ -111,18 +165,42 @@ fn check_wer(what: &str, hyps: &[String], refs: &[String], expected: &Value) {
 
 /// jiwer skips nothing but refuses empty references; the script dropped those pairs.
 fn check_jiwer(what: &str, hyps: &[String], refs: &[String], expected: &Value) {
-    let (h, r): (Vec<&str>, Vec<&str>) =
-        hyps.iter().zip(refs).filter(|(_, r)| !r.trim().is_empty()).map(|(h, r)| (h.as_str(), r.as_str())).unzip();
+    let (h, r): (Vec<&str>, Vec<&str>) = hyps
+        .iter()
+        .zip(refs)
+        .filter(|(_, r)| !r.trim().is_empty())
+        .map(|(h, r)| (h.as_str(), r.as_str()))
+        .unzip();
     assert_eq!(h.len() as u64, u(&expected["pairs"]), "{what} jiwer pairs");
-    close(&format!("{what} jiwer wer"), corpus_wer_uniform(&h, &r).rate, f(&expected["wer"]));
-    close(&format!("{what} jiwer cer"), corpus_cer(&h, &r).rate, f(&expected["cer"]));
+    close(
+        &format!("{what} jiwer wer"),
+        corpus_wer_uniform(&h, &r).rate,
+        f(&expected["wer"]),
+    );
+    close(
+        &format!("{what} jiwer cer"),
+        corpus_cer(&h, &r).rate,
+        f(&expected["cer"]),
+    );
 }
 
 fn check_mscoco(what: &str, hyps: &[String], refs: &[String], expected: &Value) {
     let report = corpus_rouge(hyps, refs, RougeVariant::Mscoco, false);
-    close(&format!("{what} ROUGE-L mscoco"), report.rouge_l, f(&expected["rouge"]));
-    for (i, (ours, theirs)) in report.sentences.iter().zip(expected["sentences"].as_array().unwrap()).enumerate() {
-        assert!((ours - f(theirs)).abs() < 1e-12, "{what} ROUGE sentence {i}: {ours} vs {theirs}");
+    close(
+        &format!("{what} ROUGE-L mscoco"),
+        report.rouge_l,
+        f(&expected["rouge"]),
+    );
+    for (i, (ours, theirs)) in report
+        .sentences
+        .iter()
+        .zip(expected["sentences"].as_array().unwrap())
+        .enumerate()
+    {
+        assert!(
+            (ours - f(theirs)).abs() < 1e-12,
+            "{what} ROUGE sentence {i}: {ours} vs {theirs}"
+        );
     }
 }
 
@@ -133,7 +211,11 @@ fn real_dev_sets_match_reference_scorers() {
     for (name, case) in expected["cases"].as_object().unwrap() {
         let refs = read_reference(&data, &case["ref"]);
         let hyps = read_lines(&fixtures().join(case["hyp"].as_str().unwrap())).unwrap();
-        assert_eq!(hyps.len(), refs.len(), "{name}: fixture and shared data disagree in length");
+        assert_eq!(
+            hyps.len(),
+            refs.len(),
+            "{name}: fixture and shared data disagree in length"
+        );
         let char_level_case = case["level"] == "char";
 
         if let Some(cleanup) = case.get("cleanup") {
@@ -149,17 +231,35 @@ fn real_dev_sets_match_reference_scorers() {
             continue;
         }
 
-        let signjoey = BleuConfig { char_level: char_level_case, ..BleuConfig::signjoey() };
-        check_bleu(&format!("{name} signjoey"), &corpus_bleu(&hyps, &refs, &signjoey), &case["bleu_signjoey"]);
+        let signjoey = BleuConfig {
+            char_level: char_level_case,
+            ..BleuConfig::signjoey()
+        };
+        check_bleu(
+            &format!("{name} signjoey"),
+            &corpus_bleu(&hyps, &refs, &signjoey),
+            &case["bleu_signjoey"],
+        );
         close(
             &format!("{name} sacrebleu 1.4.2 .score"),
             corpus_bleu(&hyps, &refs, &signjoey).bleu4(),
             f(&case["bleu_signjoey"]["score"]),
         );
-        for (key, tokenizer) in [("sacrebleu2_13a", Tokenizer::Tok13a), ("sacrebleu2_zh", Tokenizer::Zh)] {
+        for (key, tokenizer) in [
+            ("sacrebleu2_13a", Tokenizer::Tok13a),
+            ("sacrebleu2_zh", Tokenizer::Zh),
+        ] {
             if let Some(exp) = case.get(key) {
-                let config = BleuConfig { variant: BleuVariant::Sacrebleu2, tokenizer, ..Default::default() };
-                check_bleu(&format!("{name} {key}"), &corpus_bleu(&hyps, &refs, &config), exp);
+                let config = BleuConfig {
+                    variant: BleuVariant::Sacrebleu2,
+                    tokenizer,
+                    ..Default::default()
+                };
+                check_bleu(
+                    &format!("{name} {key}"),
+                    &corpus_bleu(&hyps, &refs, &config),
+                    exp,
+                );
             }
         }
         if char_level_case {
@@ -171,7 +271,11 @@ fn real_dev_sets_match_reference_scorers() {
             check_wer(name, &hyps, &refs, &case["wer_sclite"]);
         }
         let twostream = corpus_rouge(&hyps, &refs, RougeVariant::TwoStream, char_level_case);
-        close(&format!("{name} ROUGE-L TwoStream"), twostream.rouge_l, f(&case["rouge_twostream"]));
+        close(
+            &format!("{name} ROUGE-L TwoStream"),
+            twostream.rouge_l,
+            f(&case["rouge_twostream"]),
+        );
         check_jiwer(name, &hyps, &refs, &case["jiwer"]);
     }
 }
@@ -192,19 +296,42 @@ fn phoenix_cleanup_matches_python_on_every_real_line() {
     for entry in fixture["files"].as_array().unwrap() {
         let file = entry["file"].as_str().unwrap();
         let lines: Vec<String> = match entry["kind"].as_str().unwrap() {
-            "stm" => read_stm(&data.join(file)).unwrap().into_iter().map(|s| s.text).collect(),
+            "stm" => read_stm(&data.join(file))
+                .unwrap()
+                .into_iter()
+                .map(|s| s.text)
+                .collect(),
             "fixture" => read_lines(&fixtures().join(file)).unwrap(),
-            column => read_reference(&data, &serde_json::json!({"file": file, "column": column, "sep": "|"})),
+            column => read_reference(
+                &data,
+                &serde_json::json!({"file": file, "column": column, "sep": "|"}),
+            ),
         };
-        let cleanup = if entry["cleanup"] == "phoenix2014" { Cleanup::Phoenix2014 } else { Cleanup::Phoenix2014t };
+        let cleanup = if entry["cleanup"] == "phoenix2014" {
+            Cleanup::Phoenix2014
+        } else {
+            Cleanup::Phoenix2014t
+        };
         for pair in entry["sample"].as_array().unwrap() {
-            assert_eq!(cleanup.apply(pair[0].as_str().unwrap()), pair[1].as_str().unwrap(), "{file} {cleanup:?}");
+            assert_eq!(
+                cleanup.apply(pair[0].as_str().unwrap()),
+                pair[1].as_str().unwrap(),
+                "{file} {cleanup:?}"
+            );
         }
         assert_eq!(lines.len() as u64, u(&entry["lines"]), "{file}");
         let outputs: Vec<String> = lines.iter().map(|l| cleanup.apply(l)).collect();
         let changed = lines.iter().zip(&outputs).filter(|(a, b)| a != b).count();
-        assert_eq!(changed as u64, u(&entry["changed"]), "{file} {cleanup:?}: lines changed");
-        assert_eq!(fnv1a64(&outputs.join("\n")), entry["fnv1a64"].as_str().unwrap(), "{file} {cleanup:?}");
+        assert_eq!(
+            changed as u64,
+            u(&entry["changed"]),
+            "{file} {cleanup:?}: lines changed"
+        );
+        assert_eq!(
+            fnv1a64(&outputs.join("\n")),
+            entry["fnv1a64"].as_str().unwrap(),
+            "{file} {cleanup:?}"
+        );
     }
 }
 
@@ -215,22 +342,45 @@ fn paired_bootstrap_agrees_with_sacrebleu_within_resampling_noise() {
     let pb = &expected["paired_bootstrap"];
     let case = &expected["cases"][pb["baseline"].as_str().unwrap()];
     let refs = read_reference(&data, &case["ref"]);
-    let read = |k: &str| read_lines(&fixtures().join(format!("hyp/{}.txt", pb[k].as_str().unwrap()))).unwrap();
+    let read = |k: &str| {
+        read_lines(&fixtures().join(format!("hyp/{}.txt", pb[k].as_str().unwrap()))).unwrap()
+    };
     let (base, system) = (read("baseline"), read("system"));
     let config = BleuConfig::sacrebleu2();
     let stats = |hyps: &[String]| -> Vec<BleuStats> {
-        hyps.iter().zip(&refs).map(|(h, r)| config.sentence_stats(h, r)).collect()
+        hyps.iter()
+            .zip(&refs)
+            .map(|(h, r)| config.sentence_stats(h, r))
+            .collect()
     };
     let samples = u(&pb["samples"]) as usize;
-    let r = paired_bootstrap(&stats(&base), &stats(&system), |s| config.variant.compute(s).bleu4(), samples, 12345);
+    let r = paired_bootstrap(
+        &stats(&base),
+        &stats(&system),
+        |s| config.variant.compute(s).bleu4(),
+        samples,
+        12345,
+    );
     close("baseline score", r.baseline_score, f(&pb["baseline_score"]));
     close("system score", r.system_score, f(&pb["system_score"]));
     // Different random resamples: compare up to Monte-Carlo noise.
-    assert!((r.baseline_mean - f(&pb["baseline_mean"])).abs() < 0.2, "{r:?}");
+    assert!(
+        (r.baseline_mean - f(&pb["baseline_mean"])).abs() < 0.2,
+        "{r:?}"
+    );
     assert!((r.system_mean - f(&pb["system_mean"])).abs() < 0.2, "{r:?}");
-    assert!((r.baseline_ci / f(&pb["baseline_ci"]) - 1.0).abs() < 0.2, "{r:?}");
-    assert!((r.system_ci / f(&pb["system_ci"]) - 1.0).abs() < 0.2, "{r:?}");
-    assert!((r.p_value - f(&pb["p_value"])).abs() < 0.05, "ours {r:?} vs sacrebleu {pb}");
+    assert!(
+        (r.baseline_ci / f(&pb["baseline_ci"]) - 1.0).abs() < 0.2,
+        "{r:?}"
+    );
+    assert!(
+        (r.system_ci / f(&pb["system_ci"]) - 1.0).abs() < 0.2,
+        "{r:?}"
+    );
+    assert!(
+        (r.p_value - f(&pb["p_value"])).abs() < 0.05,
+        "ours {r:?} vs sacrebleu {pb}"
+    );
 }
 
 #[test]
@@ -241,37 +391,101 @@ fn edge_cases_match_reference_scorers() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().to_owned(),
+                p[1].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let hyps: Vec<String> = pairs.iter().map(|p| p.0.clone()).collect();
     let refs: Vec<String> = pairs.iter().map(|p| p.1.clone()).collect();
-    for (i, ((h, r), exp)) in pairs.iter().zip(edge["sentences"].as_array().unwrap()).enumerate() {
+    for (i, ((h, r), exp)) in pairs
+        .iter()
+        .zip(edge["sentences"].as_array().unwrap())
+        .enumerate()
+    {
         let rt: Vec<&str> = r.split_whitespace().collect();
         let ht: Vec<&str> = h.split_whitespace().collect();
         let ops = signscope_metrics::align(&rt, &ht);
         let codes: Vec<String> = ops.iter().map(|o| o.code().to_string()).collect();
-        let expected_codes: Vec<String> =
-            exp["alignment"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+        let expected_codes: Vec<String> = exp["alignment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(codes, expected_codes, "pair {i} alignment");
         let c = EditCounts::from_ops(&ops);
-        let w: Vec<usize> = exp["wer"].as_array().unwrap().iter().map(|v| u(v) as usize).collect();
-        assert_eq!([c.substitutions, c.deletions, c.insertions, c.reference_len], w[..], "pair {i}");
-        close(&format!("pair {i} mscoco"), mscoco_sentence(h, r, 1.2), f(&exp["rouge_mscoco"]));
-        close(&format!("pair {i} twostream word"), twostream_sentence(h, r, false), f(&exp["rouge_twostream_word"]));
-        close(&format!("pair {i} twostream char"), twostream_sentence(h, r, true), f(&exp["rouge_twostream_char"]));
+        let w: Vec<usize> = exp["wer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| u(v) as usize)
+            .collect();
+        assert_eq!(
+            [c.substitutions, c.deletions, c.insertions, c.reference_len],
+            w[..],
+            "pair {i}"
+        );
+        close(
+            &format!("pair {i} mscoco"),
+            mscoco_sentence(h, r, 1.2),
+            f(&exp["rouge_mscoco"]),
+        );
+        close(
+            &format!("pair {i} twostream word"),
+            twostream_sentence(h, r, false),
+            f(&exp["rouge_twostream_word"]),
+        );
+        close(
+            &format!("pair {i} twostream char"),
+            twostream_sentence(h, r, true),
+            f(&exp["rouge_twostream_char"]),
+        );
     }
-    check_bleu("edge signjoey word", &corpus_bleu(&hyps, &refs, &BleuConfig::signjoey()), &edge["bleu_signjoey_word"]);
-    let char_config = BleuConfig { char_level: true, ..BleuConfig::signjoey() };
-    check_bleu("edge signjoey char", &corpus_bleu(&hyps, &refs, &char_config), &edge["bleu_signjoey_char"]);
-    check_bleu("edge sacrebleu2 13a", &corpus_bleu(&hyps, &refs, &BleuConfig::sacrebleu2()), &edge["sacrebleu2_13a"]);
-    let zh = BleuConfig { tokenizer: Tokenizer::Zh, ..BleuConfig::sacrebleu2() };
-    check_bleu("edge sacrebleu2 zh", &corpus_bleu(&hyps, &refs, &zh), &edge["sacrebleu2_zh"]);
+    check_bleu(
+        "edge signjoey word",
+        &corpus_bleu(&hyps, &refs, &BleuConfig::signjoey()),
+        &edge["bleu_signjoey_word"],
+    );
+    let char_config = BleuConfig {
+        char_level: true,
+        ..BleuConfig::signjoey()
+    };
+    check_bleu(
+        "edge signjoey char",
+        &corpus_bleu(&hyps, &refs, &char_config),
+        &edge["bleu_signjoey_char"],
+    );
+    check_bleu(
+        "edge sacrebleu2 13a",
+        &corpus_bleu(&hyps, &refs, &BleuConfig::sacrebleu2()),
+        &edge["sacrebleu2_13a"],
+    );
+    let zh = BleuConfig {
+        tokenizer: Tokenizer::Zh,
+        ..BleuConfig::sacrebleu2()
+    };
+    check_bleu(
+        "edge sacrebleu2 zh",
+        &corpus_bleu(&hyps, &refs, &zh),
+        &edge["sacrebleu2_zh"],
+    );
     let all: Vec<&String> = hyps.iter().chain(&refs).collect();
     for (line, expected) in all.iter().zip(edge["tokenized_13a"].as_array().unwrap()) {
-        assert_eq!(tokenize_13a(line), expected.as_str().unwrap(), "13a of {line:?}");
+        assert_eq!(
+            tokenize_13a(line),
+            expected.as_str().unwrap(),
+            "13a of {line:?}"
+        );
     }
     for (line, expected) in all.iter().zip(edge["tokenized_zh"].as_array().unwrap()) {
-        assert_eq!(tokenize_zh(line), expected.as_str().unwrap(), "zh of {line:?}");
+        assert_eq!(
+            tokenize_zh(line),
+            expected.as_str().unwrap(),
+            "zh of {line:?}"
+        );
     }
     check_jiwer("edge", &hyps, &refs, &edge["jiwer"]);
 }
