@@ -55,6 +55,14 @@ fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not an integer: {v}"))
 }
 
+fn usizes(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| u(x) as usize)
+        .collect()
+}
+
 fn close(what: &str, ours: f64, expected: f64) {
     assert!(
         (ours - expected).abs() <= TOL,
@@ -142,12 +150,7 @@ fn check_wer(what: &str, hyps: &[String], refs: &[String], expected: &Value) {
         .zip(expected["sentences"].as_array().unwrap())
         .enumerate()
     {
-        let theirs: Vec<usize> = theirs
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| u(v) as usize)
-            .collect();
+        let theirs = usizes(theirs);
         assert_eq!(
             [
                 ours.substitutions,
@@ -417,12 +420,7 @@ fn edge_cases_match_reference_scorers() {
             .collect();
         assert_eq!(codes, expected_codes, "pair {i} alignment");
         let c = EditCounts::from_ops(&ops);
-        let w: Vec<usize> = exp["wer"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| u(v) as usize)
-            .collect();
+        let w = usizes(&exp["wer"]);
         assert_eq!(
             [c.substitutions, c.deletions, c.insertions, c.reference_len],
             w[..],
