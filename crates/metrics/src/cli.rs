@@ -168,6 +168,11 @@ pub fn evaluate(args: &ScoreArgs) -> anyhow::Result<ScoreOutput> {
             &other_corpus.references,
             options.cleanup,
         );
+        anyhow::ensure!(
+            !prepared.hypotheses.is_empty(),
+            "--compare needs at least one sentence; {} is empty",
+            args.reference.display()
+        );
         let other_stats = sentence_stats(&other_prepared, &options);
         compare_scores = Some(corpus_scores(&other_stats, &options));
         for &metric in &options.metrics {

@@ -15,6 +15,7 @@ pub mod cer;
 pub mod cleanup;
 pub mod cli;
 pub mod io;
+pub mod numpy_rng;
 pub mod rouge;
 pub mod score;
 pub mod text;

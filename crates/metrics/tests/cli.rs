@@ -134,3 +134,27 @@ fn compare_runs_a_paired_bootstrap_per_metric() {
     }
     assert!(render_text(&out).contains("paired bootstrap"));
 }
+
+#[test]
+fn empty_files_score_zero_and_compare_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = write(&dir, "ref.txt", "");
+    let hyp = write(&dir, "hyp.txt", "");
+    let out = evaluate(&args(&["--hyp", &hyp, "--ref", &reference])).unwrap();
+    assert_eq!(out.sentences, 0);
+    assert_eq!(out.scores.wer.as_ref().unwrap().wer, 0.0);
+    assert_eq!(out.scores.bleu.as_ref().unwrap().bleu4(), 0.0);
+    let err = evaluate(&args(&[
+        "--hyp",
+        &hyp,
+        "--compare",
+        &hyp,
+        "--ref",
+        &reference,
+    ]));
+    assert!(
+        err.unwrap_err()
+            .to_string()
+            .contains("at least one sentence")
+    );
+}
