@@ -4,7 +4,8 @@
 //! * plain text (`*` other than below): one sentence per line, UTF-8 (a BOM is skipped),
 //!   `\n` or `\r\n` line ends; a final line end is optional; empty lines are empty sentences.
 //! * STM (`.stm`): `id channel speaker start end [<label>] text…`, `;;` comment lines;
-//!   the text keeps its inner spacing.
+//!   the text keeps its inner spacing. An STM hypothesis against an STM reference is paired
+//!   by segment id; against a plain reference, by order.
 //! * CTM (`.ctm`, hypotheses only, paired with an STM reference): `id channel start
 //!   duration word [confidence]`; words go to the STM segment of the same id whose time span
 //!   holds their start (else the first segment of that id); segments without words are
@@ -239,6 +240,9 @@ pub fn read_corpus(
             }
             ctm_to_segments(hyp_path, &read_ctm(hyp_path)?, &segments)?
         }
+        FileFormat::Stm if ref_format == FileFormat::Stm => {
+            stm_by_id(hyp_path, read_stm(hyp_path)?, &segments)?
+        }
         FileFormat::Stm => read_stm(hyp_path)?.into_iter().map(|s| s.text).collect(),
         _ => read_lines(hyp_path)?,
     };
@@ -248,6 +252,37 @@ pub fn read_corpus(
         hypotheses,
         references,
     })
+}
+
+/// Hypothesis STM segments matched to the reference segments by id (the k-th segment of
+/// an id to the k-th reference segment of that id), whatever their order in the file.
+fn stm_by_id(
+    path: &Path,
+    hypotheses: Vec<StmSegment>,
+    references: &[StmSegment],
+) -> Result<Vec<String>, InputError> {
+    let mut by_id: std::collections::HashMap<String, std::collections::VecDeque<String>> =
+        Default::default();
+    for segment in hypotheses {
+        by_id.entry(segment.id).or_default().push_back(segment.text);
+    }
+    let mut texts = Vec::with_capacity(references.len());
+    for reference in references {
+        let Some(text) = by_id.get_mut(&reference.id).and_then(|q| q.pop_front()) else {
+            return Err(InputError::Pairing {
+                path: path.to_owned(),
+                message: format!("no hypothesis segment for reference id {:?}", reference.id),
+            });
+        };
+        texts.push(text);
+    }
+    if let Some((id, _)) = by_id.iter().find(|(_, q)| !q.is_empty()) {
+        return Err(InputError::Pairing {
+            path: path.to_owned(),
+            message: format!("segment id {id:?} has more segments than the reference"),
+        });
+    }
+    Ok(texts)
 }
 
 fn ctm_to_segments(
@@ -308,6 +343,20 @@ mod tests {
         assert_eq!(corpus.references, ["REGEN  SONNE", "WIND"]);
         assert_eq!(corpus.hypotheses, ["REGEN WOLKE", ""]);
         assert_eq!(corpus.ids.unwrap(), ["utt1", "utt2"]);
+    }
+
+    #[test]
+    fn stm_hypothesis_pairs_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let reference = dir.path().join("ref.stm");
+        let hyp = dir.path().join("hyp.stm");
+        std::fs::write(&reference, "a 1 S 0 1 REGEN\nb 1 S 0 1 SONNE\n").unwrap();
+        std::fs::write(&hyp, "b 1 S 0 1 WOLKE\na 1 S 0 1 REGEN\n").unwrap();
+        let corpus = read_corpus(&hyp, FileFormat::Auto, &reference, FileFormat::Auto).unwrap();
+        assert_eq!(corpus.hypotheses, ["REGEN", "WOLKE"]);
+        std::fs::write(&hyp, "a 1 S 0 1 REGEN\nc 1 S 0 1 X\n").unwrap();
+        let err = read_corpus(&hyp, FileFormat::Auto, &reference, FileFormat::Auto).unwrap_err();
+        assert!(err.to_string().contains("\"b\""), "{err}");
     }
 
     #[test]
