@@ -15,7 +15,8 @@ use crate::text_to_gloss::{GlossModel, LanguagePair, LexiconGlosser, TextToGloss
 
 /// Where `scripts/fetch-assets.sh` puts spoken-to-signed's fingerspelling lexicon, below
 /// the assets folder.
-pub const FINGERSPELLING_SUBDIR: &str = "spoken-to-signed/spoken_to_signed/assets/fingerspelling_lexicon";
+pub const FINGERSPELLING_SUBDIR: &str =
+    "spoken-to-signed/spoken_to_signed/assets/fingerspelling_lexicon";
 
 /// The fingerspelling lexicon: `$SIGNSCOPE_ASSETS/…`, else `./.assets/…`, else the
 /// checkout's `.assets/…`; `None` when none has an `index.csv`.
@@ -140,10 +141,8 @@ fn choose_signed_language(
     if let Some(signed) = requested {
         return Ok(signed.to_lowercase());
     }
-    let mut pairs: Vec<(String, String)> = lexicons
-        .iter()
-        .flat_map(|l| l.language_pairs())
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        lexicons.iter().flat_map(|l| l.language_pairs()).collect();
     pairs.sort();
     pairs.dedup();
     let spoken = spoken.to_lowercase();

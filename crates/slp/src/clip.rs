@@ -161,9 +161,13 @@ impl Clip {
     /// The same motion at `fps` frames per second.
     pub fn to_fps(&self, fps: f32) -> Clip {
         if (fps - self.fps).abs() < 1e-3 || self.frames() < 2 || self.fps <= 0.0 {
-            return Clip { fps, ..self.clone() };
+            return Clip {
+                fps,
+                ..self.clone()
+            };
         }
-        let frames = ((self.frames() as f64 * fps as f64 / self.fps as f64).round() as usize).max(2);
+        let frames =
+            ((self.frames() as f64 * fps as f64 / self.fps as f64).round() as usize).max(2);
         Clip {
             fps,
             ..self.resample(frames)
@@ -337,7 +341,10 @@ pub(crate) mod tests {
         clip.data.mapv_inplace(|v| v * 50.0 + 100.0);
         assert!(clip.normalize_by_shoulders(&body()));
         let (center, width) = clip.shoulder_frame(&body()).unwrap();
-        assert!(center[0].abs() < 1e-5 && center[1].abs() < 1e-5, "{center:?}");
+        assert!(
+            center[0].abs() < 1e-5 && center[1].abs() < 1e-5,
+            "{center:?}"
+        );
         assert!((width - 1.0).abs() < 1e-5);
     }
 

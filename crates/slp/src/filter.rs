@@ -156,8 +156,9 @@ fn solve(mut matrix: Vec<Vec<f64>>, mut rhs: Vec<f64>) -> Vec<f64> {
             if factor == 0.0 {
                 continue;
             }
-            for k in col..n {
-                matrix[row][k] -= factor * matrix[col][k];
+            let pivot_row = matrix[col].clone();
+            for (value, pivot) in matrix[row][col..].iter_mut().zip(&pivot_row[col..]) {
+                *value -= factor * pivot;
             }
             rhs[row] -= factor * rhs[col];
         }
@@ -237,7 +238,11 @@ mod tests {
         // the step response's, not the ramp's).
         let ramp: Vec<f64> = (0..40).map(|i| 3.0 + 0.5 * i as f64).collect();
         let y = filter.filtfilt(&ramp).unwrap();
-        let error = ramp.iter().zip(&y).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let error = ramp
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         assert!(error < 1e-3, "{error}");
     }
 

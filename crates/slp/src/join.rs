@@ -234,16 +234,12 @@ pub fn best_join(
     (best.0, best.1)
 }
 
+/// Frames over which the end velocities of a transition are measured.
+const VELOCITY_SPAN: usize = 2;
+
 /// Frames that carry the motion from frame `i` of `a` to frame `j` of `b` (both excluded),
 /// `count` of them.
-pub fn transition(
-    a: &Clip,
-    i: usize,
-    b: &Clip,
-    j: usize,
-    count: usize,
-    kind: Transition,
-) -> Clip {
+pub fn transition(a: &Clip, i: usize, b: &Clip, j: usize, count: usize, kind: Transition) -> Clip {
     let (points, dims) = (a.points(), a.dims());
     let mut out = Clip {
         fps: a.fps,
@@ -253,15 +249,16 @@ pub fn transition(
     let span = (count + 1) as f32;
     for p in 0..points {
         let (ca, cb) = (a.confidence[[i, p]], b.confidence[[j, p]]);
-        // End velocities (per frame), from the frames next to the cut when tracked.
-        let velocity = |clip: &Clip, from: Option<usize>, to: usize| -> Vec<f32> {
-            match from {
-                Some(f) if clip.confidence[[f, p]] > 0.0 && clip.confidence[[to, p]] > 0.0 => {
-                    (0..dims)
-                        .map(|d| clip.data[[to, p, d]] - clip.data[[f, p, d]])
-                        .collect()
-                }
-                _ => vec![0.0; dims],
+        // End velocities (per frame), over two frames at the cut when tracked: a
+        // one-frame difference mostly measures tracker jitter.
+        let velocity = |clip: &Clip, from: usize, to: usize| -> Vec<f32> {
+            if to > from && clip.confidence[[from, p]] > 0.0 && clip.confidence[[to, p]] > 0.0 {
+                let frames = (to - from) as f32;
+                (0..dims)
+                    .map(|d| (clip.data[[to, p, d]] - clip.data[[from, p, d]]) / frames)
+                    .collect()
+            } else {
+                vec![0.0; dims]
             }
         };
         let p0: Vec<f32> = (0..dims).map(|d| a.data[[i, p, d]]).collect();
@@ -286,8 +283,8 @@ pub fn transition(
         let (m0, m1) = match kind {
             Transition::Linear => (vec![0.0; dims], vec![0.0; dims]),
             Transition::Hermite => (
-                tangent(velocity(a, i.checked_sub(1), i)),
-                tangent(velocity(b, Some(j), (j + 1).min(b.frames() - 1))),
+                tangent(velocity(a, i.saturating_sub(VELOCITY_SPAN), i)),
+                tangent(velocity(b, j, (j + VELOCITY_SPAN).min(b.frames() - 1))),
             ),
         };
         for k in 0..count {
@@ -341,7 +338,8 @@ fn transition_frames(
 /// Low-pass every non-face trajectory in place. Returns false when the clip is too short
 /// for the filter's padding (it is then left as is).
 pub fn smooth(clip: &mut Clip, body: &BodyPoints, smoothing: Smoothing) -> bool {
-    let filter = Butterworth::low_pass(smoothing.order, smoothing.cutoff_hz as f64, clip.fps as f64);
+    let filter =
+        Butterworth::low_pass(smoothing.order, smoothing.cutoff_hz as f64, clip.fps as f64);
     if clip.frames() <= filter.pad_len() {
         return false;
     }

@@ -172,7 +172,16 @@ impl Lexicon {
                 ))
             })?;
         }
-        let [c_path, c_spoken, c_signed, c_start, c_end, c_words, c_glosses, c_priority] = columns;
+        let [
+            c_path,
+            c_spoken,
+            c_signed,
+            c_start,
+            c_end,
+            c_words,
+            c_glosses,
+            c_priority,
+        ] = columns;
         for (row, record) in reader.records().enumerate() {
             let line = row + 2;
             let record = match record {
@@ -219,9 +228,10 @@ impl Lexicon {
             })();
             match parsed {
                 Ok(entry) => self.insert(entry),
-                Err(message) => self
-                    .warnings
-                    .push(format!("{} line {line}: skipped: {message}", index.display())),
+                Err(message) => self.warnings.push(format!(
+                    "{} line {line}: skipped: {message}",
+                    index.display()
+                )),
             }
         }
         Ok(())
@@ -402,11 +412,7 @@ fn file_stem(gloss: &str) -> String {
             }
         })
         .collect();
-    if stem.is_empty() {
-        "sign".into()
-    } else {
-        stem
-    }
+    if stem.is_empty() { "sign".into() } else { stem }
 }
 
 /// Write a lexicon folder from `(gloss, pose)` pairs: one `.pose` file per clip and an
@@ -544,6 +550,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("index.csv"), "path,words\na.pose,x\n").unwrap();
         let err = Lexicon::open(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("spoken_language") && err.contains("index.csv"), "{err}");
+        assert!(
+            err.contains("spoken_language") && err.contains("index.csv"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn written_lexicon_opens_and_loads() {
+        use ndarray::{Array3, Array4};
+        use signscope_pose::PoseBody;
+        use signscope_pose::skeleton::Layout;
+        let header = Layout::HolisticReduced178.header(512, 512, 0);
+        let pose = |frames: usize, value: f32| Pose {
+            header: header.clone(),
+            body: PoseBody {
+                fps: 25.0,
+                data: Array4::from_elem((frames, 1, 178, 3), value),
+                confidence: Array3::ones((frames, 1, 178)),
+            },
+        };
+        let (hello, hello2, ice) = (pose(3, 1.0), pose(4, 2.0), pose(5, 3.0));
+        let dir = tempfile::tempdir().unwrap();
+        let index = write_lexicon(
+            dir.path(),
+            "en",
+            "ase",
+            [("HELLO", &hello), ("HELLO", &hello2), ("ICE-CREAM", &ice)],
+        )
+        .unwrap();
+        assert_eq!(index, dir.path().join("index.csv"));
+        let lex = Lexicon::open(dir.path()).unwrap();
+        assert_eq!(lex.len(), 3);
+        let id = lex.lookup("hello", "en", "ase").unwrap();
+        assert_eq!(*lex.load(id).unwrap(), hello);
+        let id = lex.lookup_word("ice cream", "en", "ase").unwrap();
+        assert_eq!(lex.load(id).unwrap().body.frames(), 5);
+        // Loads are cached: the same Arc comes back.
+        assert!(Arc::ptr_eq(&lex.load(id).unwrap(), &lex.load(id).unwrap()));
     }
 }

@@ -25,6 +25,6 @@ pub use join::{JoinMethod, JoinOptions, Smoothing, Transition};
 pub use lexicon::{Lexicon, LexiconEntry, LexiconError, write_lexicon};
 pub use produce::{ProduceError, Producer, Production};
 pub use text_to_gloss::{
-    Embedder, GlossItem, GlossModel, GlossSource, Glossed, LanguagePair, LexiconGlosser,
-    Retrieval, TextToGloss,
+    Embedder, GlossItem, GlossModel, GlossSource, Glossed, LanguagePair, LexiconGlosser, Retrieval,
+    TextToGloss,
 };

@@ -78,8 +78,7 @@ pub fn wrist_jerk(pose: &Pose, joins: &[Range<usize>], margin: usize) -> Option<
                 continue;
             }
             let third = |d: usize| {
-                (data[[t + 2, 0, w, d]] - 3.0 * data[[t + 1, 0, w, d]]
-                    + 3.0 * data[[t, 0, w, d]]
+                (data[[t + 2, 0, w, d]] - 3.0 * data[[t + 1, 0, w, d]] + 3.0 * data[[t, 0, w, d]]
                     - data[[t - 1, 0, w, d]]) as f64
             };
             let jerk = (third(0).powi(2) + third(1).powi(2)).sqrt() * fps3 / shoulder_width;
@@ -93,7 +92,11 @@ pub fn wrist_jerk(pose: &Pose, joins: &[Range<usize>], margin: usize) -> Option<
         }
     }
     Some(JerkReport {
-        join_mean: if join_count > 0 { join_sum / join_count as f64 } else { 0.0 },
+        join_mean: if join_count > 0 {
+            join_sum / join_count as f64
+        } else {
+            0.0
+        },
         inside_mean: if inside_count > 0 {
             inside_sum / inside_count as f64
         } else {

@@ -47,7 +47,11 @@ pub fn write_mp4(path: &Path, pose: &Pose) -> anyhow::Result<()> {
         );
     };
     let options = RenderOptions::default();
-    let fps = if pose.body.fps > 0.0 { pose.body.fps } else { 25.0 };
+    let fps = if pose.body.fps > 0.0 {
+        pose.body.fps
+    } else {
+        25.0
+    };
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -58,7 +62,15 @@ pub fn write_mp4(path: &Path, pose: &Pose) -> anyhow::Result<()> {
         .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     let mut child = Command::new(&ffmpeg)
-        .args(["-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24"])
+        .args([
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+        ])
         .args(["-s", &format!("{}x{}", options.width, options.height)])
         .args(["-r", &format!("{fps}"), "-i", "-"])
         .args(["-pix_fmt", "yuv420p", "-f", "mp4"])
@@ -86,4 +98,31 @@ pub fn write_mp4(path: &Path, pose: &Pose) -> anyhow::Result<()> {
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mp4_without_ffmpeg_says_so() {
+        if find_on_path("ffmpeg").is_some() {
+            eprintln!("skipping: ffmpeg is installed");
+            return;
+        }
+        let pose = Pose {
+            header: signscope_pose::skeleton::Layout::HolisticReduced178.header(512, 512, 0),
+            body: signscope_pose::PoseBody {
+                fps: 25.0,
+                data: ndarray::Array4::zeros((2, 1, 178, 3)),
+                confidence: ndarray::Array3::zeros((2, 1, 178)),
+            },
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_mp4(&dir.path().join("x.mp4"), &pose)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ffmpeg") && err.contains("x.mp4"), "{err}");
+        assert!(!dir.path().join("x.mp4").exists());
+    }
 }

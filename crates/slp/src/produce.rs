@@ -169,9 +169,7 @@ impl Producer {
                     is_letter: true,
                     pause_after_s: 0.0,
                 }),
-                Err(e) => warnings.push(format!(
-                    "{word:?}: letter {letter:?} skipped: {e}"
-                )),
+                Err(e) => warnings.push(format!("{word:?}: letter {letter:?} skipped: {e}")),
             }
         }
         units

@@ -232,7 +232,12 @@ impl Retrieval {
         lexicon: &Lexicon,
         languages: &LanguagePair,
     ) -> anyhow::Result<Arc<VocabularyEmbeddings>> {
-        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(languages).cloned()) {
+        if let Some(v) = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(languages).cloned())
+        {
             return Ok(v);
         }
         let terms = lexicon.vocabulary(&languages.spoken, &languages.signed);
@@ -320,8 +325,11 @@ impl LexiconGlosser {
                         self.lexicon
                             .lookup(&term, &languages.spoken, &languages.signed)
                     {
-                        out.items
-                            .push(self.sign_for(id, word, GlossSource::Retrieved { similarity }));
+                        out.items.push(self.sign_for(
+                            id,
+                            word,
+                            GlossSource::Retrieved { similarity },
+                        ));
                         return;
                     }
                 }
@@ -395,12 +403,14 @@ impl TextToGloss for LexiconGlosser {
                     .map(|id| (n, id, phrase))
             });
             if let Some((n, id, phrase)) = phrase {
-                out.items.push(self.sign_for(id, &phrase, GlossSource::Lexicon));
+                out.items
+                    .push(self.sign_for(id, &phrase, GlossSource::Lexicon));
                 i += n;
                 continue;
             }
             if let Some(id) = self.lexicon.lookup(&word, spoken, signed) {
-                out.items.push(self.sign_for(id, &word, GlossSource::Lexicon));
+                out.items
+                    .push(self.sign_for(id, &word, GlossSource::Lexicon));
             } else if matches!(tokens[i], Token::Number(_)) {
                 // Numbers: digit signs from the lexicon, else spelled digits.
                 let digits: Option<Vec<usize>> = word
@@ -410,7 +420,10 @@ impl TextToGloss for LexiconGlosser {
                     .collect();
                 match digits {
                     Some(ids) if !ids.is_empty() => {
-                        for (id, d) in ids.into_iter().zip(word.chars().filter(char::is_ascii_digit)) {
+                        for (id, d) in ids
+                            .into_iter()
+                            .zip(word.chars().filter(char::is_ascii_digit))
+                        {
                             out.items
                                 .push(self.sign_for(id, &d.to_string(), GlossSource::Lexicon));
                         }
@@ -477,7 +490,9 @@ mod tests {
         fs::write(signs.join("index.csv"), INDEX).unwrap();
         fs::write(letters.join("index.csv"), LETTERS).unwrap();
         let lexicon = Arc::new(Lexicon::open(&signs).unwrap());
-        let spelling = Arc::new(Fingerspeller::new(Arc::new(Lexicon::open(&letters).unwrap())));
+        let spelling = Arc::new(Fingerspeller::new(Arc::new(
+            Lexicon::open(&letters).unwrap(),
+        )));
         (dir, LexiconGlosser::new(lexicon, Some(spelling)))
     }
 

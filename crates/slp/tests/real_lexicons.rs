@@ -37,7 +37,10 @@ fn require(dir: PathBuf, what: &str) -> Option<PathBuf> {
 }
 
 fn dummy_lexicon() -> Option<PathBuf> {
-    require(shared_dir().join("data/lexicon/dummy-sgg"), "dummy SGG lexicon")
+    require(
+        shared_dir().join("data/lexicon/dummy-sgg"),
+        "dummy SGG lexicon",
+    )
 }
 
 fn fingerspelling_lexicon() -> Option<PathBuf> {
@@ -56,9 +59,15 @@ fn dummy_lexicon_sentence_round_trips_through_a_pose_file() {
     let glosser = LexiconGlosser::new(lexicon.clone(), None);
     let producer = Producer::new(lexicon, None);
     let de = LanguagePair::new("de", "sgg");
-    let production = producer.produce(&glosser, "Kleine Kinder essen Pizza.", &de).unwrap();
+    let production = producer
+        .produce(&glosser, "Kleine Kinder essen Pizza.", &de)
+        .unwrap();
     assert!(production.warnings.is_empty(), "{:?}", production.warnings);
-    let labels: Vec<&str> = production.segments.iter().map(|s| s.label.as_str()).collect();
+    let labels: Vec<&str> = production
+        .segments
+        .iter()
+        .map(|s| s.label.as_str())
+        .collect();
     assert_eq!(labels, ["Kleine", "Kinder", "Essen", "Pizza"]);
     assert_eq!(production.joins.len(), 3);
     let pose = &production.pose;
@@ -90,7 +99,11 @@ fn missing_and_corrupt_entries_are_reported_and_the_rest_is_produced() {
     std::fs::remove_file(tmp.path().join("kinder.pose")).unwrap();
     // A truncated body still reads (the reader derives the frame count from the bytes, as
     // pose-format does), so corrupt the header instead.
-    std::fs::write(tmp.path().join("essen.pose"), b"\xff\xff\xff\xffnot a pose file").unwrap();
+    std::fs::write(
+        tmp.path().join("essen.pose"),
+        b"\xff\xff\xff\xffnot a pose file",
+    )
+    .unwrap();
 
     let lexicon = Arc::new(Lexicon::open(tmp.path()).unwrap());
     let glosser = LexiconGlosser::new(lexicon.clone(), None);
@@ -99,31 +112,51 @@ fn missing_and_corrupt_entries_are_reported_and_the_rest_is_produced() {
     let production = producer
         .produce(&glosser, "kleine kinder essen pizza heute", &de)
         .unwrap();
-    let labels: Vec<&str> = production.segments.iter().map(|s| s.label.as_str()).collect();
+    let labels: Vec<&str> = production
+        .segments
+        .iter()
+        .map(|s| s.label.as_str())
+        .collect();
     assert_eq!(labels, ["Kleine", "Pizza"]);
     let warnings = production.warnings.join("\n");
     assert_eq!(production.warnings.len(), 3, "{warnings}");
     assert!(warnings.contains("heute"), "{warnings}");
-    assert!(warnings.contains("\"Kinder\"") && warnings.contains("kinder.pose"), "{warnings}");
+    assert!(
+        warnings.contains("\"Kinder\"") && warnings.contains("kinder.pose"),
+        "{warnings}"
+    );
     assert!(warnings.contains("does not exist"), "{warnings}");
-    assert!(warnings.contains("\"Essen\"") && warnings.contains("essen.pose"), "{warnings}");
+    assert!(
+        warnings.contains("\"Essen\"") && warnings.contains("essen.pose"),
+        "{warnings}"
+    );
 
     // Nothing left to sign is an error that carries the reasons.
-    let err = producer.produce(&glosser, "kinder heute", &de).unwrap_err().to_string();
-    assert!(err.contains("nothing to sign") && err.contains("kinder.pose"), "{err}");
+    let err = producer
+        .produce(&glosser, "kinder heute", &de)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nothing to sign") && err.contains("kinder.pose"),
+        "{err}"
+    );
     let err = producer.produce(&glosser, "", &de).unwrap_err().to_string();
     assert!(err.contains("nothing to sign"), "{err}");
 }
 
 #[test]
 fn fingerspelling_lexicon_spells_every_alphabet() {
-    let Some(dir) = fingerspelling_lexicon() else { return };
+    let Some(dir) = fingerspelling_lexicon() else {
+        return;
+    };
     let lexicon = Arc::new(Lexicon::open(&dir).unwrap());
     assert_eq!(lexicon.len(), 626);
     assert!(lexicon.warnings.is_empty(), "{:?}", lexicon.warnings);
     let speller = Fingerspeller::new(lexicon.clone());
     // The fsl rows reuse the ASL files.
-    let fsl = speller.spell("abc", &LanguagePair::new("fr", "fsl")).unwrap();
+    let fsl = speller
+        .spell("abc", &LanguagePair::new("fr", "fsl"))
+        .unwrap();
     assert!(lexicon.load(fsl[0].1).is_ok());
     let sgg: Vec<String> = speller
         .spell("Schön", &LanguagePair::new("de", "sgg"))
@@ -136,7 +169,9 @@ fn fingerspelling_lexicon_spells_every_alphabet() {
 
 #[test]
 fn smoothing_lowers_join_jerk_versus_plain_concatenation() {
-    let Some(dir) = fingerspelling_lexicon() else { return };
+    let Some(dir) = fingerspelling_lexicon() else {
+        return;
+    };
     let lexicon = Arc::new(Lexicon::open(&dir).unwrap());
     let speller = Arc::new(Fingerspeller::new(lexicon.clone()));
     let glosser = LexiconGlosser::new(lexicon.clone(), Some(speller.clone()));
@@ -159,5 +194,8 @@ fn smoothing_lowers_join_jerk_versus_plain_concatenation() {
         plain.join_mean
     );
     // At the joins, smoothed motion is no jerkier than plain signing is inside signs.
-    assert!(smooth.join_mean < plain.inside_mean, "{smooth:?} vs {plain:?}");
+    assert!(
+        smooth.join_mean < plain.inside_mean,
+        "{smooth:?} vs {plain:?}"
+    );
 }
