@@ -202,15 +202,21 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     {
         eprintln!("warning: {warning}");
     }
-    let mut known: Vec<&Lexicon> = vec![&lexicon];
-    if let Some(f) = &fingerspeller {
-        known.push(&f.lexicon);
-    }
+    // The sign lexicons decide the sign language; the fingerspelling lexicon only when they
+    // have nothing for the spoken language.
     let signed = choose_signed_language(
-        &known,
+        &[&lexicon],
         &args.spoken_language,
         args.signed_language.as_deref(),
-    )?;
+    )
+    .or_else(|e| match &fingerspeller {
+        Some(f) => choose_signed_language(
+            &[&f.lexicon],
+            &args.spoken_language,
+            args.signed_language.as_deref(),
+        ),
+        None => Err(e),
+    })?;
     let languages = LanguagePair::new(&args.spoken_language, &signed);
 
     let mut producer = Producer::new(lexicon.clone(), fingerspeller.clone());

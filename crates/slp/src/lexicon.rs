@@ -31,20 +31,20 @@ pub const INDEX_COLUMNS: [&str; 8] = [
 pub enum LexiconError {
     #[error("{path}: {message}")]
     Index { path: PathBuf, message: String },
-    #[error("lexicon entry {entry} ({file}): {source}")]
+    // The inner errors are part of the message (not chained as sources), so reports that
+    // print the chain do not repeat them.
+    #[error("lexicon entry {entry} ({file}): {error}")]
     Pose {
         entry: String,
         file: PathBuf,
-        #[source]
-        source: PoseError,
+        error: PoseError,
     },
     #[error("lexicon entry {entry}: file {file} does not exist")]
     MissingFile { entry: String, file: PathBuf },
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -147,9 +147,9 @@ impl Lexicon {
     pub fn add_dir(&mut self, dir: impl AsRef<Path>) -> Result<(), LexiconError> {
         let dir = dir.as_ref();
         let index = dir.join("index.csv");
-        let text = fs::read_to_string(&index).map_err(|source| LexiconError::Io {
+        let text = fs::read_to_string(&index).map_err(|error| LexiconError::Io {
             path: index.clone(),
-            source,
+            error,
         })?;
         let index_error = |message: String| LexiconError::Index {
             path: index.clone(),
@@ -378,18 +378,18 @@ impl Lexicon {
             end_ms: (entry.end_ms > 0).then_some(entry.end_ms as f64),
             ..ReadRange::default()
         };
-        let pose = read_pose_with(&file, &ReadOptions::with_range(range)).map_err(|source| {
+        let pose = read_pose_with(&file, &ReadOptions::with_range(range)).map_err(|error| {
             LexiconError::Pose {
                 entry: entry.describe(),
                 file: file.clone(),
-                source,
+                error,
             }
         })?;
         if pose.body.frames() == 0 || pose.body.people() == 0 {
             return Err(LexiconError::Pose {
                 entry: entry.describe(),
                 file,
-                source: PoseError::Invalid("no frames in the entry's time range".into()),
+                error: PoseError::Invalid("no frames in the entry's time range".into()),
             });
         }
         let pose = Arc::new(pose);
@@ -427,9 +427,9 @@ pub fn write_lexicon<'a>(
     clips: impl IntoIterator<Item = (&'a str, &'a Pose)>,
 ) -> Result<PathBuf, LexiconError> {
     let dir = dir.as_ref();
-    fs::create_dir_all(dir).map_err(|source| LexiconError::Io {
+    fs::create_dir_all(dir).map_err(|error| LexiconError::Io {
         path: dir.to_path_buf(),
-        source,
+        error,
     })?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| LexiconError::Index {
@@ -449,10 +449,10 @@ pub fn write_lexicon<'a>(
             format!("{stem}_{priority}.pose")
         };
         let file = dir.join(&name);
-        write_pose(&file, pose).map_err(|source| LexiconError::Pose {
+        write_pose(&file, pose).map_err(|error| LexiconError::Pose {
             entry: format!("{gloss:?}"),
             file: file.clone(),
-            source,
+            error,
         })?;
         let words = gloss.replace(['-', '_'], " ").to_lowercase();
         writer
@@ -473,9 +473,9 @@ pub fn write_lexicon<'a>(
         message: e.to_string(),
     })?;
     let index = dir.join("index.csv");
-    let io = |source| LexiconError::Io {
+    let io = |error| LexiconError::Io {
         path: index.clone(),
-        source,
+        error,
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     tmp.write_all(&bytes).map_err(io)?;
