@@ -202,6 +202,14 @@ pub fn evaluate(args: &ScoreArgs) -> anyhow::Result<ScoreOutput> {
     })
 }
 
+fn cleanup_name(cleanup: Cleanup) -> &'static str {
+    match cleanup {
+        Cleanup::Phoenix2014 => "phoenix2014",
+        Cleanup::Phoenix2014t => "phoenix2014t",
+        Cleanup::None => "none",
+    }
+}
+
 fn describe_bleu(options: &ScoreOptions) -> String {
     let variant = match options.bleu.variant {
         BleuVariant::Signjoey => "sacrebleu 1.4.2 raw_corpus_bleu (signjoey)",
@@ -225,8 +233,13 @@ fn render_scores(out: &mut String, scores: &CorpusScores, options: &ScoreOptions
         let c = &w.counts;
         let _ = writeln!(
             out,
-            "WER      {:6.2}  (S {} D {} I {} / N {}; sclite weights 4/3/3; cleanup {:?})",
-            w.wer, c.substitutions, c.deletions, c.insertions, c.reference_len, options.cleanup
+            "WER      {:6.2}  (S {} D {} I {} / N {}; sclite weights 4/3/3; cleanup {})",
+            w.wer,
+            c.substitutions,
+            c.deletions,
+            c.insertions,
+            c.reference_len,
+            cleanup_name(options.cleanup)
         );
     }
     if let Some(b) = &scores.bleu {
@@ -275,7 +288,8 @@ pub fn render_text(output: &ScoreOutput) -> String {
     for (metric, worst) in &output.worst {
         let _ = writeln!(
             out,
-            "\nsentences that cost {metric:?} most (loss = corpus points):"
+            "\nsentences that cost {} most (loss = corpus points):",
+            metric.label()
         );
         for s in worst {
             let id =
@@ -305,8 +319,8 @@ pub fn render_text(output: &ScoreOutput) -> String {
             let r = &c.result;
             let _ = writeln!(
                 out,
-                "paired bootstrap {:?}: baseline {:.2} ({:.2} ± {:.2}), system {:.2} ({:.2} ± {:.2}), p = {:.4}  ({} resamples, seed {})",
-                c.metric,
+                "paired bootstrap {}: baseline {:.2} ({:.2} ± {:.2}), system {:.2} ({:.2} ± {:.2}), p = {:.4}  ({} resamples, seed {})",
+                c.metric.label(),
                 r.baseline_score,
                 r.baseline_mean,
                 r.baseline_ci,

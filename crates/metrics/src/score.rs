@@ -27,6 +27,17 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Name for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Wer => "WER",
+            Metric::Bleu => "BLEU-4",
+            Metric::Rouge => "ROUGE-L",
+            Metric::Cer => "CER",
+            Metric::All => "all",
+        }
+    }
+
     /// `All` expanded, duplicates removed, in a fixed order.
     pub fn expand(selected: &[Metric]) -> Vec<Metric> {
         let mut out: Vec<Metric> = if selected.is_empty() || selected.contains(&Metric::All) {
