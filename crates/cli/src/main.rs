@@ -32,6 +32,9 @@ enum Command {
     /// annotation-cleaning confusion reports.
     #[command(subcommand)]
     Corpus(signscope_corpus::cli::CorpusCommand),
+    /// Produce signing from text: text → glosses (lexicon, retrieval, fingerspelling) →
+    /// joined, smoothed skeleton animation (.pose, GIF, SVG, MP4 with ffmpeg).
+    Produce(signscope_slp::cli::ProduceArgs),
 }
 
 /// `signscope pose …`: file-format commands and processing commands side by side.
@@ -50,5 +53,6 @@ fn main() -> anyhow::Result<()> {
         Command::Pose(PoseCommand::Process(cmd)) => signscope_pose::cli_proc::run_proc(cmd),
         Command::Score(args) => signscope_metrics::cli::run(args),
         Command::Corpus(cmd) => signscope_corpus::cli::run(cmd),
+        Command::Produce(args) => signscope_slp::cli::run(args),
     }
 }
