@@ -101,14 +101,40 @@ const LETTER_JOINING: [(&str, &str); 9] = [
     (r"([ +][A-Z]) ([A-Z])$", "${1}+${2}"),
 ];
 
+const REPEATED_GLOSS: &str = r"(?<![\w-])(\b[A-Z]+(?![\w-])) \1(?![\w-])";
+
 const DEDUP: [(&str, &str); 6] = [
     (r" +", " "),
-    (r"(?<![\w-])(\b[A-Z]+(?![\w-])) \1(?![\w-])", "${1}"),
-    (r"(?<![\w-])(\b[A-Z]+(?![\w-])) \1(?![\w-])", "${1}"),
-    (r"(?<![\w-])(\b[A-Z]+(?![\w-])) \1(?![\w-])", "${1}"),
-    (r"(?<![\w-])(\b[A-Z]+(?![\w-])) \1(?![\w-])", "${1}"),
+    (REPEATED_GLOSS, "${1}"),
+    (REPEATED_GLOSS, "${1}"),
+    (REPEATED_GLOSS, "${1}"),
+    (REPEATED_GLOSS, "${1}"),
     (r" +", " "),
 ];
+
+/// A necessary condition for `REPEATED_GLOSS` to match, checked without the backtracking
+/// engine: group 1 cannot start after a letter (look-behind) nor end before one, so it is a
+/// maximal `[A-Z]+` run right before a space, and `\1(?![\w-])` makes the maximal
+/// `[A-Z]+` run right after that space the same string. Lines with no such space are left
+/// alone — exactly what the regex would do.
+fn may_repeat_gloss(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        if b != b' ' {
+            return false;
+        }
+        let before = bytes[..i]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_uppercase())
+            .count();
+        let after = bytes[i + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_uppercase())
+            .count();
+        before > 0 && before == after && bytes[i - before..i] == bytes[i + 1..i + 1 + after]
+    })
+}
 
 static PHOENIX_2014: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     let mut table: Vec<(&str, &'static str)> = vec![
@@ -154,6 +180,9 @@ fn apply_rules(rules: &[Rule], line: &str) -> String {
     let mut text = crate::text::py_strip(line).to_owned();
     for rule in rules {
         if rule.required.is_some_and(|literal| !text.contains(literal)) {
+            continue;
+        }
+        if rule.pattern.as_str() == REPEATED_GLOSS && !may_repeat_gloss(&text) {
             continue;
         }
         // A pattern that exhausts fancy_regex's backtracking limit leaves the text as it
@@ -244,6 +273,27 @@ mod tests {
         // The second joining rule rewrites the first "+" back to a space, as in Python.
         assert_eq!(clean_phoenix_2014_trans("K O E L N"), "K O+E+L+N");
         assert_eq!(clean_phoenix_2014_trans("  DANN   DANN  "), "DANN");
+    }
+
+    #[test]
+    fn repeat_prefilter_never_hides_a_match() {
+        let pattern = Regex::new(REPEATED_GLOSS).unwrap();
+        for line in [
+            "A A",
+            "REGEN REGEN",
+            "X+REGEN REGEN",
+            "REGEN REGENX",
+            "AB B",
+            "ÄB B",
+            "B B-X",
+            "a a",
+            "",
+        ] {
+            if pattern.is_match(line).unwrap() {
+                assert!(may_repeat_gloss(line), "{line:?}");
+            }
+        }
+        assert!(!may_repeat_gloss("REGEN SONNE"));
     }
 
     #[test]
