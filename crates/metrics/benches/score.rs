@@ -160,7 +160,7 @@ fn main() {
                     .iter()
                     .map(|l| Cleanup::Phoenix2014t.apply(l))
                     .collect();
-                black_box(corpus_wer(&r, &h));
+                black_box(corpus_wer(&h, &r));
             }),
             python_ms(
                 &py,

@@ -230,8 +230,9 @@ impl WerReport {
     }
 }
 
-/// signjoey `wer_list`: sentence pairs are aligned one by one, counts summed.
-pub fn corpus_wer<R: AsRef<str>, H: AsRef<str>>(references: &[R], hypotheses: &[H]) -> WerReport {
+/// signjoey `wer_list(references, hypotheses)`: sentence pairs are aligned one by one, counts
+/// summed. Arguments in the order of the other `corpus_*` functions (hypotheses first).
+pub fn corpus_wer<H: AsRef<str>, R: AsRef<str>>(hypotheses: &[H], references: &[R]) -> WerReport {
     let mut total = EditCounts::default();
     let sentences: Vec<EditCounts> = references
         .iter()

@@ -131,7 +131,7 @@ fn check_bleu(what: &str, ours: &signscope_metrics::BleuScore, expected: &Value)
 }
 
 fn check_wer(what: &str, hyps: &[String], refs: &[String], expected: &Value) {
-    let report = corpus_wer(refs, hyps);
+    let report = corpus_wer(hyps, refs);
     close(&format!("{what} WER"), report.wer(), f(&expected["wer"]));
     let t = report.total;
     assert_eq!(
