@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -477,9 +476,7 @@ pub fn write_lexicon<'a>(
         path: index.clone(),
         error,
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(&bytes).map_err(io)?;
-    tmp.persist(&index).map_err(|e| io(e.error))?;
+    signscope_fsio::write_atomic(&index, &bytes).map_err(io)?;
     Ok(index)
 }
 

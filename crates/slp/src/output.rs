@@ -52,15 +52,8 @@ pub fn write_mp4(path: &Path, pose: &Pose) -> anyhow::Result<()> {
     } else {
         25.0
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".signscope-")
-        .suffix(".mp4")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let tmp = signscope_fsio::temp_beside(path, ".mp4")
+        .with_context(|| format!("creating a temporary file beside {}", path.display()))?;
     let mut child = Command::new(&ffmpeg)
         .args([
             "-y",
@@ -95,8 +88,7 @@ pub fn write_mp4(path: &Path, pose: &Pose) -> anyhow::Result<()> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    signscope_fsio::persist(tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
