@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::format::{FileFormat, ImportOptions, read_as};
-use crate::{Pose, PoseError};
+use crate::{Pose, PoseBody, PoseError};
 
 /// Summary of one component.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,12 +70,7 @@ impl PoseInfo {
                 }
             })
             .collect();
-        let non_finite = body
-            .data
-            .iter()
-            .chain(body.confidence.iter())
-            .filter(|v| !v.is_finite())
-            .count();
+        let non_finite = count_non_finite(body);
         PoseInfo {
             path: path.to_string(),
             file_format: file_format.name().to_string(),
@@ -94,6 +89,15 @@ impl PoseInfo {
             non_finite,
         }
     }
+}
+
+/// NaN or ±inf values among coordinates and confidences.
+pub fn count_non_finite(body: &PoseBody) -> usize {
+    body.data
+        .iter()
+        .chain(body.confidence.iter())
+        .filter(|v| !v.is_finite())
+        .count()
 }
 
 /// Read any supported file and summarise it.

@@ -20,18 +20,12 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A list of numbers where null stands for NaN, compared bit for bit.
 fn floats(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().map_or(f32::NAN, |x| x as f32))
-        .map(|x| {
-            if x.is_nan() {
-                f32::NAN.to_bits()
-            } else {
-                x.to_bits()
-            }
-        })
-        .collect()
+    bits(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().map_or(f32::NAN, |x| x as f32)),
+    )
 }
 
 fn bits(values: impl Iterator<Item = f32>) -> Vec<u32> {
@@ -94,12 +88,7 @@ fn decoded_values_match_pose_format() {
             e["confidence_sum"].as_f64().unwrap(),
             key,
         );
-        let non_finite = body
-            .data
-            .iter()
-            .chain(body.confidence.iter())
-            .filter(|v| !v.is_finite())
-            .count();
+        let non_finite = signscope_pose::info::count_non_finite(body);
         assert_eq!(
             non_finite as u64,
             e["non_finite"].as_u64().unwrap(),

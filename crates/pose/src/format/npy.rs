@@ -224,7 +224,7 @@ pub fn coco_wholebody_pose(
     };
     let n = frames * people * points;
     let confidence: Vec<f32> = match (channels, scores) {
-        (3, None) => keypoints
+        (3, _) => keypoints
             .values
             .iter()
             .skip(2)
@@ -316,12 +316,18 @@ pub fn pose_from_npz_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Pose
                 file.size()
             )));
         }
+        let declared = file.size();
         let mut buf = Vec::new();
         // `take` guards against an entry that inflates past its declared size.
         (&mut file)
-            .take(MAX_IMPORT_BYTES + 1)
+            .take(declared + 1)
             .read_to_end(&mut buf)
             .map_err(|e| PoseError::Invalid(format!(".npz entry {name}: {e}")))?;
+        if buf.len() as u64 > declared {
+            return Err(PoseError::Invalid(format!(
+                ".npz entry {name} inflates past its declared {declared} bytes"
+            )));
+        }
         NpyArray::from_bytes(&buf)
             .map_err(|e| PoseError::Invalid(format!(".npz entry {name}: {e}")))
     };

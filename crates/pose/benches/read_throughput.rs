@@ -1,0 +1,100 @@
+//! `.pose` read throughput on real files (the 600 fingerspelling letters + ../shared/data/poses):
+//! whole files through `read_pose` (reads arrays straight into their buffers), through
+//! `std::fs::read` + `Pose::from_bytes`, and from memory through
+//! `Pose::from_bytes`, several repetitions, median MB/s.
+//!
+//! cargo bench -p signscope-pose --bench read_throughput [-- REPS]
+//! (crates/pose/benches/compare_pose_read.sh runs this and pose-format's Python reader.)
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use signscope_pose::{Pose, read_pose};
+
+fn pose_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            pose_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "pose") {
+            out.push(path);
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let reps: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(7);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let assets = std::env::var_os("SIGNSCOPE_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../../.assets"));
+    let shared = std::env::var_os("SIGNSCOPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../../../shared"));
+    let mut files = Vec::new();
+    pose_files(
+        &assets.join("spoken-to-signed/spoken_to_signed/assets/fingerspelling_lexicon"),
+        &mut files,
+    );
+    pose_files(&shared.join("data/poses"), &mut files);
+    files.sort();
+    if files.is_empty() {
+        eprintln!("no .pose files found (run scripts/fetch-assets.sh)");
+        std::process::exit(1);
+    }
+    let buffers: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let total_bytes: usize = buffers.iter().map(Vec::len).sum();
+    let mb = total_bytes as f64 / 1e6;
+    println!("files={} total_mb={mb:.3} reps={reps}", files.len());
+
+    let mut from_file = Vec::new();
+    let mut read_then_decode = Vec::new();
+    let mut from_memory = Vec::new();
+    let mut checksum = 0f64;
+    for _ in 0..reps {
+        let start = Instant::now();
+        for f in &files {
+            let pose = read_pose(f).unwrap();
+            checksum += pose.body.frames() as f64;
+        }
+        from_file.push(mb / start.elapsed().as_secs_f64());
+
+        let start = Instant::now();
+        for f in &files {
+            let pose = Pose::from_bytes(&std::fs::read(f).unwrap()).unwrap();
+            checksum += pose.body.frames() as f64;
+        }
+        read_then_decode.push(mb / start.elapsed().as_secs_f64());
+
+        let start = Instant::now();
+        for b in &buffers {
+            let pose = Pose::from_bytes(b).unwrap();
+            checksum += pose.body.frames() as f64;
+        }
+        from_memory.push(mb / start.elapsed().as_secs_f64());
+    }
+    println!(
+        "rust read_pose(path)      median_mb_s={:.1}",
+        median(from_file)
+    );
+    println!(
+        "rust fs::read+from_bytes  median_mb_s={:.1}",
+        median(read_then_decode)
+    );
+    println!(
+        "rust Pose::from_bytes     median_mb_s={:.1}",
+        median(from_memory)
+    );
+    eprintln!("(checksum {checksum})");
+}
