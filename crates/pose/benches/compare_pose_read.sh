@@ -12,7 +12,7 @@ py_out=$("$python" crates/pose/benches/read_throughput.py "$reps")
 echo "$rust_out"
 echo "$py_out"
 mbs() { grep "$1" | sed 's/.*median_mb_s=//'; }
-rf=$(echo "$rust_out" | mbs "read_pose(path)"); rm=$(echo "$rust_out" | mbs "from_bytes")
+rf=$(echo "$rust_out" | mbs "read_pose(path)"); rm=$(echo "$rust_out" | mbs "Pose::from_bytes")
 pf=$(echo "$py_out" | mbs "open(f)"); pm=$(echo "$py_out" | mbs "Pose.read(bytes)")
 awk -v rf="$rf" -v pf="$pf" -v rm="$rm" -v pm="$pm" 'BEGIN {
   printf "ratio from files:  %.1fx (rust %.1f MB/s / python %.1f MB/s)\n", rf / pf, rf, pf

@@ -16,7 +16,10 @@ pub mod skeleton;
 pub mod cli;
 pub mod format;
 pub mod info;
-pub use format::{read_pose, read_pose_header, write_pose};
+pub use format::{
+    PoseFrameReader, ReadOptions, ReadRange, read_any, read_pose, read_pose_header, read_pose_with,
+    write_any, write_pose,
+};
 
 pub use error::PoseError;
 pub use model::{Component, Pose, PoseBody, PoseHeader};

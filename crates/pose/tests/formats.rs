@@ -259,3 +259,54 @@ fn npy_header_errors_are_clean() {
         "{pose}"
     );
 }
+
+#[test]
+fn cli_parses_and_converts() {
+    use clap::Parser;
+    use signscope_pose::cli::{PoseCommand, run};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: PoseCommand,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("from_npy.pose");
+    let (npy, openpose) = (fixture("coco_wb_f32.npy"), fixture("openpose"));
+    let args = [
+        "signscope",
+        "convert",
+        npy.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--fps",
+        "30",
+    ];
+    run(Cli::try_parse_from(args).unwrap().command).unwrap();
+    let pose = read_pose(&out).unwrap();
+    assert_eq!((pose.body.fps, pose.body.frames()), (30.0, 4));
+
+    let info = Cli::try_parse_from(["signscope", "info", out.to_str().unwrap(), "--json"]).unwrap();
+    assert!(
+        matches!(&info.command, PoseCommand::Info { json: true, files, .. } if files.len() == 1)
+    );
+    run(info.command).unwrap();
+    assert!(
+        Cli::try_parse_from(["signscope", "info"]).is_err(),
+        "info needs a file"
+    );
+
+    // Writing .npy from a non-COCO pose is refused with a hint, and nothing is left behind.
+    let bad = dir.path().join("openpose.npy");
+    let args = [
+        "signscope",
+        "convert",
+        openpose.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ];
+    let err = run(Cli::try_parse_from(args).unwrap().command).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("COCO-WholeBody-133 only"),
+        "{err:#}"
+    );
+    assert!(!bad.exists());
+}
