@@ -128,6 +128,20 @@ fn ranges_and_streaming_match_full_reads() {
             count += 1;
         }
         assert_eq!(count, frames, "{name}");
+
+        let mut reader = PoseFrameReader::open(&path).unwrap();
+        reader.set_range(ReadRange::frames(5, 8)).unwrap();
+        let picked: Vec<_> = reader.map(|f| f.unwrap()).collect();
+        assert_eq!(
+            picked.iter().map(|f| f.index).collect::<Vec<_>>(),
+            [5, 6, 7],
+            "{name}"
+        );
+        assert_eq!(
+            picked[0].data,
+            full.body.data.index_axis(ndarray::Axis(0), 5),
+            "{name}"
+        );
     }
 }
 

@@ -435,13 +435,20 @@ impl<R: Read + Seek> PoseFrameReader<R> {
         self.layout.people
     }
 
-    /// Restrict iteration to `range` (v0.1/v0.2 seek straight to its start).
+    /// Restrict iteration to `range` (v0.1/v0.2 seek straight to its start;
+    /// v0.0 frames have variable length, so they are read and dropped up to it).
     pub fn set_range(&mut self, range: ReadRange) -> Result<(), PoseError> {
         let r = range.resolve(self.layout.frames, self.layout.fps)?;
-        if self.layout.version == FormatVersion::V0_0 && r.start < self.next_frame {
-            return Err(PoseError::Unsupported(
-                "v0.0 frames have variable length and can only be read forwards".into(),
-            ));
+        if self.layout.version == FormatVersion::V0_0 {
+            if r.start < self.next_frame {
+                return Err(PoseError::Unsupported(
+                    "v0.0 frames have variable length and can only be read forwards".into(),
+                ));
+            }
+            while self.next_frame < r.start {
+                self.read_v0_frame()?;
+                self.next_frame += 1;
+            }
         }
         self.next_frame = r.start;
         self.end_frame = r.end;
