@@ -45,7 +45,11 @@ impl PoseHeader {
 
     /// Coordinate dims of the body: the widest component format minus confidence.
     pub fn dims(&self) -> usize {
-        self.components.iter().map(Component::dims).max().unwrap_or(0)
+        self.components
+            .iter()
+            .map(Component::dims)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Index of the first point of component `name` in the flattened point axis.

@@ -6,7 +6,6 @@
 //! Input is any pose [`to_coco_wholebody`] accepts (DWPose's COCO-WholeBody-133, Holistic,
 //! OpenPose); output is a [`KeypointSeq`] of shape `[T, 77, 2]` for person 0.
 
-use std::io::Write;
 use std::path::Path;
 
 use ndarray::{Array2, Array3, ArrayView2};
@@ -747,31 +746,8 @@ impl FeatureStats {
     }
 }
 
-/// Write `bytes` to `path` via a temporary file in the same directory and a rename, so a
-/// crash never leaves a half-written file in place of the old one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PoseError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| PoseError::Invalid("output path has no file name".into()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    Ok(result?)
+    signscope_fsio::write_atomic(path, bytes).map_err(|e| PoseError::from(e).in_file(path))
 }
 
 /// Wrap 77-point features (or a [`scope_selection`]) as a pose for rendering or saving.
