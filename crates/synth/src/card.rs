@@ -72,7 +72,11 @@ impl KeyModel {
             .map(|(g, &c)| {
                 let mut score = ((c + 1.0) / (total + 1.0)).ln();
                 for f in features {
-                    let fc = self.feature_counts.get(&(g.clone(), f.clone())).copied().unwrap_or(0.0);
+                    let fc = self
+                        .feature_counts
+                        .get(&(g.clone(), f.clone()))
+                        .copied()
+                        .unwrap_or(0.0);
                     score += ((fc + alpha) / (c + alpha * v)).ln();
                 }
                 (g, score)
@@ -131,7 +135,10 @@ pub fn homonym_study(records: &[Record]) -> Option<HomonymStudy> {
             }
             n += 1;
             let Some(m) = models.get(key) else { continue };
-            for (slot, (c, s)) in [(false, false), (true, false), (false, true), (true, true)].into_iter().enumerate() {
+            for (slot, (c, s)) in [(false, false), (true, false), (false, true), (true, true)]
+                .into_iter()
+                .enumerate()
+            {
                 if m.predict(&features(r, i, c, s)) == Some(&r.glosses[i]) {
                     correct[slot] += 1;
                 }
@@ -173,7 +180,8 @@ pub fn render_card(input: &CardInput) -> String {
          recognition results on {}.\n",
         env!("CARGO_PKG_VERSION"),
         match o.source {
-            GlossSource::Phoenix2014T => "real: the gloss sequences and German translations of RWTH-PHOENIX-Weather-2014T",
+            GlossSource::Phoenix2014T =>
+                "real: the gloss sequences and German translations of RWTH-PHOENIX-Weather-2014T",
             GlossSource::CslDaily => "real: the gloss sequences and Chinese texts of CSL-Daily",
             GlossSource::Dialogue => "a built-in English dialogue grammar (see below)",
         },
@@ -193,15 +201,24 @@ pub fn render_card(input: &CardInput) -> String {
         ("seed", o.seed.to_string()),
         ("signers in pool", o.signers.to_string()),
         ("renderings per sentence", o.renderings.to_string()),
-        ("limit per split", o.limit.map_or("none".into(), |l| l.to_string())),
+        (
+            "limit per split",
+            o.limit.map_or("none".into(), |l| l.to_string()),
+        ),
         ("dialogues drawn (dialogue mode)", o.dialogues.to_string()),
         ("frames per second", o.fps.to_string()),
         ("image size", format!("{}×{}", o.width, o.height)),
-        ("keypoints", "COCO-WholeBody-133, x/y in pixels + confidence, `.pose` v0.2".into()),
+        (
+            "keypoints",
+            "COCO-WholeBody-133, x/y in pixels + confidence, `.pose` v0.2".into(),
+        ),
     ] {
         let _ = writeln!(w, "| {k} | {v} |");
     }
-    let _ = writeln!(w, "\nThe same parameters reproduce this corpus byte for byte.\n");
+    let _ = writeln!(
+        w,
+        "\nThe same parameters reproduce this corpus byte for byte.\n"
+    );
 
     // Counts per split.
     let _ = writeln!(w, "## Counts\n");
@@ -216,16 +233,24 @@ pub fn render_card(input: &CardInput) -> String {
         .flat_map(|r| r.glosses.iter().map(String::as_str))
         .collect();
     for split in Split::ALL {
-        let idx: Vec<usize> = (0..input.records.len()).filter(|&i| input.records[i].split == Some(split)).collect();
+        let idx: Vec<usize> = (0..input.records.len())
+            .filter(|&i| input.records[i].split == Some(split))
+            .collect();
         if idx.is_empty() {
             continue;
         }
         let frames: usize = idx.iter().map(|&i| input.per_record_stats[i].frames).sum();
         let seconds = frames as f64 / o.fps as f64;
         let tokens: usize = idx.iter().map(|&i| input.records[i].glosses.len()).sum();
-        let types: BTreeSet<&str> = idx.iter().flat_map(|&i| input.records[i].glosses.iter().map(String::as_str)).collect();
+        let types: BTreeSet<&str> = idx
+            .iter()
+            .flat_map(|&i| input.records[i].glosses.iter().map(String::as_str))
+            .collect();
         let unseen = types.iter().filter(|t| !train_vocab.contains(*t)).count();
-        let dialogues: BTreeSet<&str> = idx.iter().filter_map(|&i| input.records[i].dialogue.as_deref()).collect();
+        let dialogues: BTreeSet<&str> = idx
+            .iter()
+            .filter_map(|&i| input.records[i].dialogue.as_deref())
+            .collect();
         let _ = writeln!(
             w,
             "| {split} | {} | {} | {frames} | {:.2} | {:.2} | {tokens} | {} | {unseen} |",
@@ -236,13 +261,17 @@ pub fn render_card(input: &CardInput) -> String {
             types.len()
         );
     }
-    let total: RenderStats = input.per_record_stats.iter().fold(RenderStats::default(), |mut a, s| {
-        a.frames += s.frames;
-        a.hand_observations += s.hand_observations;
-        a.hand_dropped += s.hand_dropped;
-        a.hand_out_of_frame += s.hand_out_of_frame;
-        a
-    });
+    let total: RenderStats =
+        input
+            .per_record_stats
+            .iter()
+            .fold(RenderStats::default(), |mut a, s| {
+                a.frames += s.frames;
+                a.hand_observations += s.hand_observations;
+                a.hand_dropped += s.hand_dropped;
+                a.hand_out_of_frame += s.hand_out_of_frame;
+                a
+            });
     let pct = |x: usize| 100.0 * x as f64 / total.hand_observations.max(1) as f64;
     let _ = writeln!(
         w,
@@ -323,8 +352,16 @@ fn write_prototype_mix(w: &mut String, bank: &PrototypeBank) {
         *movement.entry(p.movement.name()).or_default() += 1;
         *location.entry(format!("{:?}", p.location)).or_default() += 1;
     }
-    let fmt = |m: &BTreeMap<String, usize>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
-    let movement: BTreeMap<String, usize> = movement.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let fmt = |m: &BTreeMap<String, usize>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let movement: BTreeMap<String, usize> = movement
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     let _ = writeln!(
         w,
         "Prototypes of this corpus — hands: {}; movement: {}; location: {}.\n",
@@ -395,7 +432,10 @@ fn write_dialogue_section(w: &mut String, records: &[Record]) {
     for r in records {
         let topic = r.extra.get("topic").map(String::as_str).unwrap_or("?");
         for g in &r.glosses {
-            counts.entry((g.as_str(), topic)).and_modify(|c| *c += 1).or_insert(1);
+            counts
+                .entry((g.as_str(), topic))
+                .and_modify(|c| *c += 1)
+                .or_insert(1);
         }
     }
     let _ = writeln!(
@@ -403,7 +443,10 @@ fn write_dialogue_section(w: &mut String, records: &[Record]) {
         "Homonyms — the glosses of a row are signed with one and the same motion prototype; the \
          topic (known from earlier turns) or the previous question tells them apart:\n"
     );
-    let _ = writeln!(w, "| motion key | glosses (topic: tokens in this corpus) |\n|---|---|");
+    let _ = writeln!(
+        w,
+        "| motion key | glosses (topic: tokens in this corpus) |\n|---|---|"
+    );
     for (key, glosses) in HOMONYMS {
         let cells: Vec<String> = glosses
             .iter()
@@ -413,7 +456,14 @@ fn write_dialogue_section(w: &mut String, records: &[Record]) {
                     .filter(|((gl, _), _)| gl == g)
                     .map(|((_, t), c)| format!("{t}: {c}"))
                     .collect();
-                format!("{g} ({})", if uses.is_empty() { "unused".into() } else { uses.join(", ") })
+                format!(
+                    "{g} ({})",
+                    if uses.is_empty() {
+                        "unused".into()
+                    } else {
+                        uses.join(", ")
+                    }
+                )
             })
             .collect();
         let _ = writeln!(w, "| {key} | {} |", cells.join("; "));
@@ -441,7 +491,10 @@ fn write_dialogue_section(w: &mut String, records: &[Record]) {
             );
         }
         None => {
-            let _ = writeln!(w, "(No held-out split with homonyms was generated, so the context study was skipped.)\n");
+            let _ = writeln!(
+                w,
+                "(No held-out split with homonyms was generated, so the context study was skipped.)\n"
+            );
         }
     }
 }

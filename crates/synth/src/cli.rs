@@ -82,7 +82,11 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     let options = args.options();
     let total = plan(&options)?.len();
     let work = || -> anyhow::Result<()> {
-        let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
+        let bar = if args.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(total as u64)
+        };
         bar.set_style(
             ProgressStyle::with_template("{spinner} synth [{elapsed_precise}] {wide_bar} {pos}/{len} utterances ({per_sec}, eta {eta})")
                 .expect("valid template"),

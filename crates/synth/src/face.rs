@@ -49,7 +49,11 @@ pub fn face_points(state: &FaceState, out: &mut [V3; 68]) {
     }
     for k in 0..5 {
         let s = k as f32 / 4.0 - 0.5;
-        out[31 + k] = v3(0.19 * s, 0.25 + 0.03 * (1.0 - (2.0 * s).abs()), 0.12 + 0.04 * (1.0 - (2.0 * s).abs()));
+        out[31 + k] = v3(
+            0.19 * s,
+            0.25 + 0.03 * (1.0 - (2.0 * s).abs()),
+            0.12 + 0.04 * (1.0 - (2.0 * s).abs()),
+        );
     }
     // Eyes 36–41 (right: outer corner, two upper-lid points, inner corner, two lower-lid
     // points) and 42–47 (left: inner corner, upper, outer corner, lower). A blink brings
@@ -146,7 +150,14 @@ mod tests {
         let mut closed = [V3::ZERO; 68];
         let mut open = [V3::ZERO; 68];
         face_points(&FaceState::default(), &mut closed);
-        face_points(&FaceState { mouth_open: 1.0, blink: 1.0, ..Default::default() }, &mut open);
+        face_points(
+            &FaceState {
+                mouth_open: 1.0,
+                blink: 1.0,
+                ..Default::default()
+            },
+            &mut open,
+        );
         let gap = |p: &[V3; 68]| p[66].y - p[62].y;
         assert!(gap(&open) > gap(&closed) + 0.1);
         let lid = |p: &[V3; 68]| p[41].y - p[37].y;

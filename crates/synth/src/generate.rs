@@ -78,7 +78,11 @@ impl SynthOptions {
             bail!("--fps must be between 5 and 120, got {}", self.fps);
         }
         if self.width < 160 || self.height < 120 {
-            bail!("image size {}x{} is too small (at least 160x120)", self.width, self.height);
+            bail!(
+                "image size {}x{} is too small (at least 160x120)",
+                self.width,
+                self.height
+            );
         }
         if self.splits.is_empty() {
             bail!("no splits selected");
@@ -109,7 +113,13 @@ pub struct Summary {
 /// Stable file-name form of a record id.
 fn file_stem(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -124,10 +134,17 @@ pub fn plan(options: &SynthOptions) -> anyhow::Result<Vec<Planned>> {
             for &split in &options.splits {
                 let (path, language) = match options.source {
                     GlossSource::Phoenix2014T => (
-                        options.data_dir.join(format!("phoenix-2014t/PHOENIX-2014-T.{split}.corpus.csv")),
+                        options
+                            .data_dir
+                            .join(format!("phoenix-2014t/PHOENIX-2014-T.{split}.corpus.csv")),
                         "phoenix",
                     ),
-                    _ => (options.data_dir.join(format!("csl-daily/csl-daily.{split}.tsv")), "csl"),
+                    _ => (
+                        options
+                            .data_dir
+                            .join(format!("csl-daily/csl-daily.{split}.tsv")),
+                        "csl",
+                    ),
                 };
                 if !path.is_file() {
                     bail!(
@@ -149,7 +166,8 @@ pub fn plan(options: &SynthOptions) -> anyhow::Result<Vec<Planned>> {
             }
             // The real corpus's signers map onto the virtual pool in a fixed order, so the
             // signer distribution (and signer overlap between splits) is the real one.
-            let mut speakers: Vec<String> = sources.iter().filter_map(|r| r.signer.clone()).collect();
+            let mut speakers: Vec<String> =
+                sources.iter().filter_map(|r| r.signer.clone()).collect();
             speakers.sort();
             speakers.dedup();
             for source in sources {
@@ -193,7 +211,10 @@ pub fn plan(options: &SynthOptions) -> anyhow::Result<Vec<Planned>> {
                 // Each role is played by its own signer.
                 let a = derive_seed(options.seed, &["dialogue-signer", &d.id]) as usize % n;
                 let b = if n > 1 {
-                    (a + 1 + derive_seed(options.seed, &["dialogue-partner", &d.id]) as usize % (n - 1)) % n
+                    (a + 1
+                        + derive_seed(options.seed, &["dialogue-partner", &d.id]) as usize
+                            % (n - 1))
+                        % n
                 } else {
                     a
                 };
@@ -208,7 +229,11 @@ pub fn plan(options: &SynthOptions) -> anyhow::Result<Vec<Planned>> {
                             format!("{}-t{t:02}", d.id)
                         });
                         record.split = Some(split);
-                        record.dialogue = Some(if options.renderings > 1 { format!("{}--r{k}", d.id) } else { d.id.clone() });
+                        record.dialogue = Some(if options.renderings > 1 {
+                            format!("{}--r{k}", d.id)
+                        } else {
+                            d.id.clone()
+                        });
                         record.turn = Some(t as u32);
                         record.role = Some(turn.role.to_string());
                         record.glosses = turn.glosses.clone();
@@ -217,12 +242,20 @@ pub fn plan(options: &SynthOptions) -> anyhow::Result<Vec<Planned>> {
                         record.sign_language = Some("sgn".into());
                         record.context = context.clone();
                         record.extra.insert("topic".into(), d.topic.to_string());
-                        let keys: Vec<String> = turn.glosses.iter().map(|g| dialogue::motion_key(g).to_string()).collect();
+                        let keys: Vec<String> = turn
+                            .glosses
+                            .iter()
+                            .map(|g| dialogue::motion_key(g).to_string())
+                            .collect();
                         if keys != turn.glosses {
                             record.extra.insert("motion_keys".into(), keys.join(" "));
                         }
                         context.push(turn.text.clone());
-                        planned.push(Planned { record, keys, signer });
+                        planned.push(Planned {
+                            record,
+                            keys,
+                            signer,
+                        });
                     }
                 }
             }
@@ -249,14 +282,20 @@ pub fn generate(options: &SynthOptions, progress: &(dyn Fn() + Sync)) -> anyhow:
         bail!("nothing to generate: no sentences in the selected splits");
     }
     let pool = SignerProfile::pool(options.seed, options.signers, options.width, options.height);
-    let bank = PrototypeBank::with_keys(options.seed, planned.iter().flat_map(|p| p.keys.iter().map(String::as_str)));
+    let bank = PrototypeBank::with_keys(
+        options.seed,
+        planned
+            .iter()
+            .flat_map(|p| p.keys.iter().map(String::as_str)),
+    );
     let config = RenderConfig {
         seed: options.seed,
         fps: options.fps,
     };
     for split in &options.splits {
         let dir = options.out.join("poses").join(split.as_str());
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let rendered: Vec<anyhow::Result<(Record, RenderStats)>> = planned
         .par_iter()
@@ -266,14 +305,20 @@ pub fn generate(options: &SynthOptions, progress: &(dyn Fn() + Sync)) -> anyhow:
                 let signer = &pool[p.signer];
                 let out = render_utterance(&bank, &keys, signer, &config, &p.record.id)?;
                 let split = p.record.split.unwrap_or(Split::Train);
-                let relative = PathBuf::from("poses").join(split.as_str()).join(format!("{}.pose", file_stem(&p.record.id)));
+                let relative = PathBuf::from("poses")
+                    .join(split.as_str())
+                    .join(format!("{}.pose", file_stem(&p.record.id)));
                 signscope_pose::write_pose(options.out.join(&relative), &out.pose)?;
                 let mut record = p.record.clone();
                 record.pose = Some(relative);
                 record.signer = Some(signer.id.clone());
                 record.extra.insert(
                     "sign_spans".into(),
-                    out.sign_spans.iter().map(|(s, e)| format!("{s}-{e}")).collect::<Vec<_>>().join(" "),
+                    out.sign_spans
+                        .iter()
+                        .map(|(s, e)| format!("{s}-{e}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
                 );
                 Ok((record, out.stats))
             })();

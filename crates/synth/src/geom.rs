@@ -146,7 +146,11 @@ pub fn two_bone_ik(s: V3, w: V3, a: f32, b: f32, pole: V3) -> (V3, V3) {
     let to = w - s;
     let d_raw = to.norm();
     let d = d_raw.clamp((a - b).abs() + 1e-3, a + b - 1e-3);
-    let u = if d_raw > 1e-6 { to * (1.0 / d_raw) } else { v3(0.0, 1.0, 0.0) };
+    let u = if d_raw > 1e-6 {
+        to * (1.0 / d_raw)
+    } else {
+        v3(0.0, 1.0, 0.0)
+    };
     let wrist = s + u * d;
     // Angle at the shoulder between the shoulder→wrist line and the upper arm.
     let cos_alpha = ((a * a + d * d - b * b) / (2.0 * a * d)).clamp(-1.0, 1.0);

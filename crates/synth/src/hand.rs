@@ -27,21 +27,96 @@ const STRAIGHT: [f32; 3] = [0.0, 0.05, 0.02];
 /// (named after the ASL/DGS hand-shape letters they resemble).
 pub const BASE_HAND_SHAPES: [(&str, HandShape); 16] = [
     ("B", shape([STRAIGHT; 4], [0.0; 4], 0.2, 0.55, 0.3)),
-    ("5", shape([STRAIGHT; 4], [0.28, 0.0, 0.22, 0.4], 0.65, 0.0, 0.05)),
+    (
+        "5",
+        shape([STRAIGHT; 4], [0.28, 0.0, 0.22, 0.4], 0.65, 0.0, 0.05),
+    ),
     ("A", shape([FIST; 4], [0.0; 4], 0.05, 0.05, 0.05)),
     ("S", shape([FIST; 4], [0.0; 4], 0.35, 0.95, 0.7)),
-    ("1", shape([STRAIGHT, FIST, FIST, FIST], [0.0; 4], 0.35, 0.95, 0.7)),
-    ("V", shape([STRAIGHT, STRAIGHT, FIST, FIST], [0.25, 0.12, 0.0, 0.0], 0.35, 0.95, 0.7)),
-    ("W", shape([STRAIGHT, STRAIGHT, STRAIGHT, FIST], [0.25, 0.05, 0.2, 0.0], 0.4, 1.0, 0.8)),
-    ("Y", shape([FIST, FIST, FIST, STRAIGHT], [0.0, 0.0, 0.0, 0.45], 0.7, 0.0, 0.0)),
-    ("L", shape([STRAIGHT, FIST, FIST, FIST], [0.0; 4], 0.2, 0.0, 0.0)),
+    (
+        "1",
+        shape([STRAIGHT, FIST, FIST, FIST], [0.0; 4], 0.35, 0.95, 0.7),
+    ),
+    (
+        "V",
+        shape(
+            [STRAIGHT, STRAIGHT, FIST, FIST],
+            [0.25, 0.12, 0.0, 0.0],
+            0.35,
+            0.95,
+            0.7,
+        ),
+    ),
+    (
+        "W",
+        shape(
+            [STRAIGHT, STRAIGHT, STRAIGHT, FIST],
+            [0.25, 0.05, 0.2, 0.0],
+            0.4,
+            1.0,
+            0.8,
+        ),
+    ),
+    (
+        "Y",
+        shape(
+            [FIST, FIST, FIST, STRAIGHT],
+            [0.0, 0.0, 0.0, 0.45],
+            0.7,
+            0.0,
+            0.0,
+        ),
+    ),
+    (
+        "L",
+        shape([STRAIGHT, FIST, FIST, FIST], [0.0; 4], 0.2, 0.0, 0.0),
+    ),
     ("C", shape([[0.55, 0.6, 0.3]; 4], [0.05; 4], 0.6, 0.45, 0.2)),
     ("O", shape([[0.8, 1.0, 0.5]; 4], [0.0; 4], 0.55, 0.95, 0.45)),
-    ("claw", shape([[0.25, 1.25, 0.9]; 4], [0.25, 0.0, 0.2, 0.35], 0.6, 0.2, 0.5)),
-    ("bent-B", shape([[1.35, 0.05, 0.02]; 4], [0.0; 4], 0.2, 0.5, 0.2)),
-    ("F", shape([[0.9, 1.0, 0.6], STRAIGHT, STRAIGHT, STRAIGHT], [0.0, 0.1, 0.25, 0.4], 0.5, 0.85, 0.45)),
-    ("X", shape([[0.3, 1.4, 1.0], FIST, FIST, FIST], [0.0; 4], 0.35, 0.9, 0.7)),
-    ("I", shape([FIST, FIST, FIST, STRAIGHT], [0.0, 0.0, 0.0, 0.2], 0.35, 0.95, 0.7)),
+    (
+        "claw",
+        shape(
+            [[0.25, 1.25, 0.9]; 4],
+            [0.25, 0.0, 0.2, 0.35],
+            0.6,
+            0.2,
+            0.5,
+        ),
+    ),
+    (
+        "bent-B",
+        shape([[1.35, 0.05, 0.02]; 4], [0.0; 4], 0.2, 0.5, 0.2),
+    ),
+    (
+        "F",
+        shape(
+            [[0.9, 1.0, 0.6], STRAIGHT, STRAIGHT, STRAIGHT],
+            [0.0, 0.1, 0.25, 0.4],
+            0.5,
+            0.85,
+            0.45,
+        ),
+    ),
+    (
+        "X",
+        shape(
+            [[0.3, 1.4, 1.0], FIST, FIST, FIST],
+            [0.0; 4],
+            0.35,
+            0.9,
+            0.7,
+        ),
+    ),
+    (
+        "I",
+        shape(
+            [FIST, FIST, FIST, STRAIGHT],
+            [0.0, 0.0, 0.0, 0.2],
+            0.35,
+            0.95,
+            0.7,
+        ),
+    ),
 ];
 
 const fn shape(flex: [[f32; 3]; 4], spread: [f32; 4], abd: f32, opp: f32, tflex: f32) -> HandShape {
@@ -106,7 +181,12 @@ impl HandShape {
 
 /// Palm-local geometry of an average adult hand, metres (scaled per signer).
 /// `a` = toward the thumb side, `b` = along the fingers, palm plane at `c = 0`.
-const FINGER_BASE: [(f32, f32); 4] = [(0.030, 0.086), (0.008, 0.091), (-0.012, 0.086), (-0.030, 0.076)];
+const FINGER_BASE: [(f32, f32); 4] = [
+    (0.030, 0.086),
+    (0.008, 0.091),
+    (-0.012, 0.086),
+    (-0.030, 0.076),
+];
 const FINGER_BONES: [[f32; 3]; 4] = [
     [0.041, 0.024, 0.019],
     [0.045, 0.028, 0.020],
@@ -142,7 +222,13 @@ impl HandFrame {
 }
 
 /// The 21 hand points in the body frame for a hand frame, shape and size factor.
-pub fn hand_points(frame: &HandFrame, shape: &HandShape, scale: f32, left: bool, out: &mut [V3; 21]) {
+pub fn hand_points(
+    frame: &HandFrame,
+    shape: &HandShape,
+    scale: f32,
+    left: bool,
+    out: &mut [V3; 21],
+) {
     let (a, f, n) = frame.axes(left);
     let to_world = |p: (f32, f32, f32)| frame.wrist + (a * p.0 + f * p.1 + n * p.2) * scale;
     out[0] = frame.wrist;
@@ -151,7 +237,11 @@ pub fn hand_points(frame: &HandFrame, shape: &HandShape, scale: f32, left: bool,
     // lifts it toward the palm side (c), opposition swings it across the palm (−a).
     let opp = shape.thumb_opposition;
     let abd = shape.thumb_abduction;
-    let meta_dir = norm3((0.78 * (1.0 - opp) - 0.25 * opp, 0.55 + 0.1 * opp, 0.25 + 0.6 * abd + 0.35 * opp));
+    let meta_dir = norm3((
+        0.78 * (1.0 - opp) - 0.25 * opp,
+        0.55 + 0.1 * opp,
+        0.25 + 0.6 * abd + 0.35 * opp,
+    ));
     let bend_dir = norm3((-0.7, 0.1, 0.7));
     let mut p = (THUMB_BASE.0, THUMB_BASE.1, 0.0);
     out[1] = to_world(p);
@@ -200,7 +290,11 @@ fn norm3(v: (f32, f32, f32)) -> (f32, f32, f32) {
 fn mix_dir(d: (f32, f32, f32), toward: (f32, f32, f32), angle: f32) -> (f32, f32, f32) {
     // Component of `toward` orthogonal to `d`.
     let dot = d.0 * toward.0 + d.1 * toward.1 + d.2 * toward.2;
-    let o = norm3((toward.0 - d.0 * dot, toward.1 - d.1 * dot, toward.2 - d.2 * dot));
+    let o = norm3((
+        toward.0 - d.0 * dot,
+        toward.1 - d.1 * dot,
+        toward.2 - d.2 * dot,
+    ));
     let (s, c) = angle.sin_cos();
     (d.0 * c + o.0 * s, d.1 * c + o.1 * s, d.2 * c + o.2 * s)
 }
@@ -236,7 +330,11 @@ mod tests {
         let s = BASE_HAND_SHAPES[3].1;
         hand_points(&frame(), &s, 1.0, false, &mut pts);
         for tip in [8, 12, 16, 20] {
-            assert!((pts[tip] - pts[0]).norm() < 0.1, "tip {tip} at {:?}", pts[tip]);
+            assert!(
+                (pts[tip] - pts[0]).norm() < 0.1,
+                "tip {tip} at {:?}",
+                pts[tip]
+            );
         }
     }
 }

@@ -58,20 +58,41 @@ const BODY_LOCATIONS: [(Location, u32); 14] = [
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum Movement {
     /// Nearly still (a small drift), the sign is carried by shape and location.
-    Hold { dir: V3 },
-    Straight { dir: V3 },
+    Hold {
+        dir: V3,
+    },
+    Straight {
+        dir: V3,
+    },
     /// A straight path bowed toward `bulge`.
-    Arc { dir: V3, bulge: V3 },
+    Arc {
+        dir: V3,
+        bulge: V3,
+    },
     /// `cycles` circles in the plane spanned by `u` and `v`.
-    Circle { u: V3, v: V3, cycles: u8 },
+    Circle {
+        u: V3,
+        v: V3,
+        cycles: u8,
+    },
     /// Repeated short movements away from the location and back.
-    Tap { dir: V3, count: u8 },
+    Tap {
+        dir: V3,
+        count: u8,
+    },
     /// Side-to-side oscillation along `dir`.
-    Shake { dir: V3, count: u8 },
+    Shake {
+        dir: V3,
+        count: u8,
+    },
     /// Finger wiggle with a small tremble of the hand.
-    Wiggle { count: u8 },
+    Wiggle {
+        count: u8,
+    },
     /// Forearm rotation (the hand turns about the finger axis).
-    Twist { count: u8 },
+    Twist {
+        count: u8,
+    },
 }
 
 impl Movement {
@@ -94,7 +115,9 @@ impl Movement {
             Movement::Hold { .. } => 0.24,
             Movement::Straight { .. } | Movement::Arc { .. } => 0.28,
             Movement::Circle { cycles, .. } => 0.22 + 0.14 * *cycles as f32,
-            Movement::Tap { count, .. } | Movement::Shake { count, .. } => 0.18 + 0.08 * *count as f32,
+            Movement::Tap { count, .. } | Movement::Shake { count, .. } => {
+                0.18 + 0.08 * *count as f32
+            }
             Movement::Wiggle { count } => 0.2 + 0.06 * *count as f32,
             Movement::Twist { count } => 0.22 + 0.1 * *count as f32,
         }
@@ -232,7 +255,7 @@ impl BodyGeometry {
     pub fn rest(&self) -> HandPose {
         HandPose {
             frame: HandFrame {
-                wrist: v3(-0.14, 0.36, 0.12),
+                wrist: v3(-0.14, 0.31, 0.14),
                 finger: v3(0.55, 0.25, 0.8).normalized(),
                 palm: v3(0.3, -0.3, -0.9).normalized(),
             },
@@ -288,14 +311,8 @@ const DIRS: [V3; 10] = [
     v3(0.7, 0.0, 0.7),
     v3(-0.6, 0.6, 0.5),
 ];
-const PALMS: [V3; 6] = [
-    v3(0.0, 0.0, 1.0),
-    v3(0.0, 0.0, -1.0),
-    v3(0.0, 1.0, 0.0),
-    v3(0.0, -1.0, 0.0),
-    v3(1.0, 0.0, 0.0),
-    v3(-1.0, 0.0, 0.0),
-];
+/// Palms face along one of the six axis directions (the first six of `DIRS`).
+const PALMS: &[V3] = DIRS.as_slice().split_at(6).0;
 // Right hands rarely point to the right (−x): that needs an awkward wrist.
 const FINGERS: [V3; 6] = [
     v3(0.0, -1.0, 0.0),
@@ -331,7 +348,12 @@ impl SignPrototype {
         let mut rng = rng_for(seed, &["prototype", key]);
         let hands = pick_weighted(
             &mut rng,
-            &[(Hands::One, 55), (Hands::Symmetric, 18), (Hands::Alternating, 10), (Hands::OnBase, 17)],
+            &[
+                (Hands::One, 55),
+                (Hands::Symmetric, 18),
+                (Hands::Alternating, 10),
+                (Hands::OnBase, 17),
+            ],
         );
         let (shape_name, base) = *BASE_HAND_SHAPES.choose(&mut rng).unwrap();
         let shape_start = base.vary(&mut rng, 0.15);
@@ -356,7 +378,7 @@ impl SignPrototype {
             rng.random_range(-0.02..=0.02),
         );
         let finger = pick_dir(&mut rng, &FINGERS, 0.25);
-        let mut palm = pick_dir(&mut rng, &PALMS, 0.25);
+        let mut palm = pick_dir(&mut rng, PALMS, 0.25);
         if palm.dot(finger).abs() > 0.7 {
             // Fingers cannot point where the palm faces: turn the palm to the side.
             palm = finger.cross(v3(0.0, 1.0, 0.2)).normalized();
@@ -378,7 +400,12 @@ impl SignPrototype {
         };
         let head = pick_weighted(
             &mut rng,
-            &[(HeadGesture::None, 75), (HeadGesture::Nod, 10), (HeadGesture::Shake, 5), (HeadGesture::Tilt, 10)],
+            &[
+                (HeadGesture::None, 75),
+                (HeadGesture::Nod, 10),
+                (HeadGesture::Shake, 5),
+                (HeadGesture::Tilt, 10),
+            ],
         );
         let brow = pick_weighted(&mut rng, &[(0.0, 80), (1.0, 15), (-0.8, 5)]);
         SignPrototype {
@@ -409,14 +436,27 @@ impl SignPrototype {
         let weights: &[(u8, u32)] = if hands == Hands::OnBase {
             &[(0, 2), (1, 4), (2, 3), (3, 2), (4, 5)]
         } else {
-            &[(0, 2), (1, 5), (2, 4), (3, 3), (4, 3), (5, 2), (6, 2), (7, 2)]
+            &[
+                (0, 2),
+                (1, 5),
+                (2, 4),
+                (3, 3),
+                (4, 3),
+                (5, 2),
+                (6, 2),
+                (7, 2),
+            ]
         };
         match pick_weighted(rng, weights) {
             0 => Movement::Hold { dir },
             1 => Movement::Straight { dir },
             2 => Movement::Arc {
                 dir,
-                bulge: if bulge.norm() > 0.5 { bulge } else { v3(0.0, -1.0, 0.0) },
+                bulge: if bulge.norm() > 0.5 {
+                    bulge
+                } else {
+                    v3(0.0, -1.0, 0.0)
+                },
             },
             3 => {
                 let planes = [
@@ -426,12 +466,26 @@ impl SignPrototype {
                 ];
                 let (u, v) = *planes.choose(rng).unwrap();
                 let v = if rng.random_bool(0.5) { v } else { -v };
-                Movement::Circle { u, v, cycles: rng.random_range(1..=2) }
+                Movement::Circle {
+                    u,
+                    v,
+                    cycles: rng.random_range(1..=2),
+                }
             }
-            4 => Movement::Tap { dir, count: rng.random_range(2..=3) },
-            5 => Movement::Shake { dir, count: rng.random_range(2..=4) },
-            6 => Movement::Wiggle { count: rng.random_range(3..=5) },
-            _ => Movement::Twist { count: rng.random_range(1..=2) },
+            4 => Movement::Tap {
+                dir,
+                count: rng.random_range(2..=3),
+            },
+            5 => Movement::Shake {
+                dir,
+                count: rng.random_range(2..=4),
+            },
+            6 => Movement::Wiggle {
+                count: rng.random_range(3..=5),
+            },
+            _ => Movement::Twist {
+                count: rng.random_range(1..=2),
+            },
         }
     }
 
@@ -446,13 +500,23 @@ impl SignPrototype {
         match self.movement {
             Movement::Hold { dir } => (dir * (0.12 * s), 0.0, [0.0; 4]),
             Movement::Straight { dir } => (dir * (s - 0.5), 0.0, [0.0; 4]),
-            Movement::Arc { dir, bulge } => (dir * (s - 0.5) + bulge * (0.35 * (PI * s).sin()), 0.0, [0.0; 4]),
+            Movement::Arc { dir, bulge } => (
+                dir * (s - 0.5) + bulge * (0.35 * (PI * s).sin()),
+                0.0,
+                [0.0; 4],
+            ),
             Movement::Circle { u, v, cycles } => {
                 let a = tau * cycles as f32 * s;
                 ((u * (a.cos() - 1.0) + v * a.sin()) * 0.5, 0.0, [0.0; 4])
             }
-            Movement::Tap { dir, count } => (dir * (0.25 * (1.0 - (tau * count as f32 * p).cos())), 0.0, [0.0; 4]),
-            Movement::Shake { dir, count } => (dir * (0.45 * (tau * count as f32 * p).sin()), 0.0, [0.0; 4]),
+            Movement::Tap { dir, count } => (
+                dir * (0.25 * (1.0 - (tau * count as f32 * p).cos())),
+                0.0,
+                [0.0; 4],
+            ),
+            Movement::Shake { dir, count } => {
+                (dir * (0.45 * (tau * count as f32 * p).sin()), 0.0, [0.0; 4])
+            }
             Movement::Wiggle { count } => {
                 let a = tau * count as f32 * p;
                 let flex = [0.0, 1.0, 2.0, 3.0].map(|k: f32| 0.35 * (a - 0.9 * k).sin());
@@ -464,7 +528,11 @@ impl SignPrototype {
 
     /// The still non-dominant hand of an `OnBase` sign.
     fn base_hand(&self) -> HandPose {
-        let palm = if self.palm.y > 0.5 { v3(0.0, -1.0, 0.1) } else { v3(-0.2, -0.7, 0.6) };
+        let palm = if self.palm.y > 0.5 {
+            v3(0.0, -1.0, 0.1)
+        } else {
+            v3(-0.2, -0.7, 0.6)
+        };
         HandPose {
             frame: HandFrame {
                 wrist: v3(0.12, 0.22, 0.22),
@@ -494,7 +562,10 @@ impl SignPrototype {
             target.x = target.x.min(-0.08);
         }
         let shape_t = min_jerk((p - 0.2) / 0.6);
-        let shape = self.shape_start.lerp(&self.shape_end, shape_t).with_extra_flex(wiggle);
+        let shape = self
+            .shape_start
+            .lerp(&self.shape_end, shape_t)
+            .with_extra_flex(wiggle);
         let finger = self.finger;
         let palm = self.palm.rotate_about(finger, twist);
         let place = |target: V3, finger: V3| target - finger * geo.reach();
@@ -514,7 +585,10 @@ impl SignPrototype {
                 let (path2, twist2, wiggle2) = self.path((p + 0.5).fract());
                 let path2 = path2 * (self.amplitude * amplitude);
                 let palm2 = self.palm.rotate_about(finger, twist2);
-                let shape2 = self.shape_start.lerp(&self.shape_end, shape_t).with_extra_flex(wiggle2);
+                let shape2 = self
+                    .shape_start
+                    .lerp(&self.shape_end, shape_t)
+                    .with_extra_flex(wiggle2);
                 Some(
                     HandPose {
                         frame: HandFrame {
@@ -561,12 +635,18 @@ impl SignPrototype {
             "{:?}, shape {}{}, {:?}, {} ({:.0} cm), {:.2} s{}",
             self.hands,
             self.shape_name,
-            self.shape_change.map(|s| format!("→{s}")).unwrap_or_default(),
+            self.shape_change
+                .map(|s| format!("→{s}"))
+                .unwrap_or_default(),
             self.location,
             self.movement.name(),
             self.amplitude * 100.0,
             self.duration_s,
-            if self.mouthing.is_empty() { "" } else { ", mouthing" },
+            if self.mouthing.is_empty() {
+                ""
+            } else {
+                ", mouthing"
+            },
         )
     }
 }
@@ -583,7 +663,11 @@ mod tests {
             .iter()
             .map(|k| SignPrototype::from_key(1, k))
             .collect();
-        assert!(others.iter().all(|o| o.describe() != a.describe() || o.offset != a.offset));
+        assert!(
+            others
+                .iter()
+                .all(|o| o.describe() != a.describe() || o.offset != a.offset)
+        );
         assert_ne!(a, SignPrototype::from_key(2, "REGEN"));
     }
 
@@ -596,7 +680,10 @@ mod tests {
             for p in [0.0, 0.3, 0.7, 1.0] {
                 let pose = proto.sample(&geo, p, 1.0, V3::ZERO);
                 let w = pose.dom.frame.wrist;
-                assert!(w.x.abs() < 0.5 && w.y > -0.45 && w.y < 0.5 && w.z > -0.1, "{k} {w:?}");
+                assert!(
+                    w.x.abs() < 0.5 && w.y > -0.45 && w.y < 0.5 && w.z > -0.1,
+                    "{k} {w:?}"
+                );
             }
         }
     }

@@ -11,7 +11,9 @@ use rand_distr::StandardNormal;
 use signscope_pose::skeleton::{Layout, coco};
 use signscope_pose::{Pose, PoseBody};
 
-use crate::face::{FaceState, LEFT_EAR, LEFT_EYE_CENTRE, NOSE_TIP, RIGHT_EAR, RIGHT_EYE_CENTRE, face_points};
+use crate::face::{
+    FaceState, LEFT_EAR, LEFT_EYE_CENTRE, NOSE_TIP, RIGHT_EAR, RIGHT_EYE_CENTRE, face_points,
+};
 use crate::geom::{Rot3, V3, hermite, min_jerk, two_bone_ik, v3};
 use crate::hand::hand_points;
 use crate::prototype::{ArticulatorPose, BodyGeometry, HandPose, Hands, NonManual, SignPrototype};
@@ -108,7 +110,10 @@ enum Segment {
     Hold(usize),
     /// Movement epenthesis from the end of one sign (or rest) to the start of the next
     /// (or rest); `None` means rest.
-    Transition { from: Option<usize>, to: Option<usize> },
+    Transition {
+        from: Option<usize>,
+        to: Option<usize>,
+    },
 }
 
 /// One sign as it is produced in this utterance.
@@ -147,9 +152,9 @@ pub fn render_utterance(
     // Per-instance variation: duration, size, place.
     let mut instances = Vec::with_capacity(keys.len());
     for key in keys {
-        let proto = bank
-            .get(key)
-            .ok_or_else(|| anyhow::anyhow!("no motion prototype for key {key:?} (utterance {utterance_id})"))?;
+        let proto = bank.get(key).ok_or_else(|| {
+            anyhow::anyhow!("no motion prototype for key {key:?} (utterance {utterance_id})")
+        })?;
         let stretch: f32 = (0.12 * rng.sample::<f32, _>(StandardNormal)).exp();
         let frames = to_frames(proto.duration_s / signer.speed * stretch).max(3);
         let amplitude = signer.amplitude * rng.random_range(0.85..1.15);
@@ -213,7 +218,13 @@ pub fn render_utterance(
     }
     if n > 0 {
         let m = transition_frames(prev_end, rest.frame.wrist, &mut rng);
-        timeline.push((Segment::Transition { from: Some(n - 1), to: None }, m));
+        timeline.push((
+            Segment::Transition {
+                from: Some(n - 1),
+                to: None,
+            },
+            m,
+        ));
     }
     timeline.push((Segment::Rest, to_frames(rng.random_range(0.2..0.45))));
     let total: usize = timeline.iter().map(|(_, f)| f).sum();
@@ -243,7 +254,11 @@ pub fn render_utterance(
             confidence: out.confidence,
         },
     )?;
-    Ok(Rendered { pose, sign_spans, stats })
+    Ok(Rendered {
+        pose,
+        sign_spans,
+        stats,
+    })
 }
 
 /// One-handed signs between two two-handed signs keep the weak hand up where it was
@@ -251,18 +266,18 @@ pub fn render_utterance(
 fn fill_non_dominant(built: &mut [Instance], rest: &HandPose) {
     let n = built.len();
     let two_handed = |inst: &Instance| inst.proto.hands != Hands::One;
-    for i in 0..n {
-        if two_handed(&built[i]) {
-            built[i].nd_start = built[i].start.nondom.unwrap_or(*rest);
-            built[i].nd_end = built[i].end.nondom.unwrap_or(*rest);
-        }
+    for inst in built.iter_mut().filter(|inst| two_handed(inst)) {
+        inst.nd_start = inst.start.nondom.unwrap_or(*rest);
+        inst.nd_end = inst.end.nondom.unwrap_or(*rest);
     }
     for i in 0..n {
         if two_handed(&built[i]) {
             continue;
         }
         let prev = i.checked_sub(1).filter(|&j| two_handed(&built[j]));
-        let next = (i + 1 < n).then_some(i + 1).filter(|&j| two_handed(&built[j]));
+        let next = (i + 1 < n)
+            .then_some(i + 1)
+            .filter(|&j| two_handed(&built[j]));
         if let (Some(p), Some(q)) = (prev, next) {
             let (a, b) = (built[p].nd_end, built[q].nd_start);
             built[i].nd_start = a.lerp(&b, 0.2);
@@ -275,7 +290,14 @@ fn fill_non_dominant(built: &mut [Instance], rest: &HandPose) {
 }
 
 /// The articulators at frame `k` of a `len`-frame segment.
-fn articulators(built: &[Instance], geo: &BodyGeometry, rest: &HandPose, segment: Segment, k: usize, len: usize) -> ArticulatorPose {
+fn articulators(
+    built: &[Instance],
+    geo: &BodyGeometry,
+    rest: &HandPose,
+    segment: Segment,
+    k: usize,
+    len: usize,
+) -> ArticulatorPose {
     let resting = ArticulatorPose {
         dom: *rest,
         nondom: Some(rest.mirror()),
@@ -285,7 +307,11 @@ fn articulators(built: &[Instance], geo: &BodyGeometry, rest: &HandPose, segment
         Segment::Rest => resting,
         Segment::Sign(i) => {
             let inst = &built[i];
-            let p = if len > 1 { k as f32 / (len - 1) as f32 } else { 0.5 };
+            let p = if len > 1 {
+                k as f32 / (len - 1) as f32
+            } else {
+                0.5
+            };
             let mut pose = inst.proto.sample(geo, p, inst.amplitude, inst.shift);
             // Anticipate the next sign's hand shape near the end of this one.
             if let Some(next) = built.get(i + 1) {
@@ -307,7 +333,11 @@ fn articulators(built: &[Instance], geo: &BodyGeometry, rest: &HandPose, segment
             let (a, va, nd_a) = match from {
                 Some(i) => {
                     let inst = &built[i];
-                    let v = if inst.held { V3::ZERO } else { inst.v_end * ((len + 1) as f32 / (inst.frames - 1).max(1) as f32) };
+                    let v = if inst.held {
+                        V3::ZERO
+                    } else {
+                        inst.v_end * ((len + 1) as f32 / (inst.frames - 1).max(1) as f32)
+                    };
                     (inst.end, v, inst.nd_end)
                 }
                 None => (resting, V3::ZERO, rest.mirror()),
@@ -323,10 +353,22 @@ fn articulators(built: &[Instance], geo: &BodyGeometry, rest: &HandPose, segment
             // Movement epenthesis: a Hermite curve that leaves along the last sign's path
             // and arrives along the next one's, so its shape depends on both signs.
             let gap = (b.dom.frame.wrist - a.dom.frame.wrist).norm().max(0.05);
-            let clamp = |v: V3| if v.norm() > 1.5 * gap { v.normalized() * (1.5 * gap) } else { v };
+            let clamp = |v: V3| {
+                if v.norm() > 1.5 * gap {
+                    v.normalized() * (1.5 * gap)
+                } else {
+                    v
+                }
+            };
             let e = min_jerk(s);
             let mut dom = a.dom.lerp(&b.dom, e);
-            dom.frame.wrist = hermite(a.dom.frame.wrist, clamp(va), b.dom.frame.wrist, clamp(vb), s);
+            dom.frame.wrist = hermite(
+                a.dom.frame.wrist,
+                clamp(va),
+                b.dom.frame.wrist,
+                clamp(vb),
+                s,
+            );
             dom.shape = a.dom.shape.lerp(&b.dom.shape, min_jerk(s / 0.7));
             let nondom = Some(nd_a.lerp(&nd_b, e));
             let nm = |x: &NonManual| *x;
@@ -339,7 +381,11 @@ fn articulators(built: &[Instance], geo: &BodyGeometry, rest: &HandPose, segment
                     mouth_open: l(na.mouth_open, nb.mouth_open),
                     mouth_width: l(na.mouth_width, nb.mouth_width),
                     brow: l(na.brow, nb.brow),
-                    head: (l(na.head.0, nb.head.0), l(na.head.1, nb.head.1), l(na.head.2, nb.head.2)),
+                    head: (
+                        l(na.head.0, nb.head.0),
+                        l(na.head.1, nb.head.1),
+                        l(na.head.2, nb.head.2),
+                    ),
                 },
             }
         }
@@ -411,10 +457,19 @@ impl<'a> Animator<'a> {
         // Mirror the whole right-handed articulation for a left-handed signer.
         let rest_nd = geo.rest().mirror();
         let (dom, nondom) = (pose.dom, pose.nondom.unwrap_or(rest_nd));
-        let (right, left) = if s.left_handed { (nondom.mirror(), dom.mirror()) } else { (dom, nondom) };
+        let (right, left) = if s.left_handed {
+            (nondom.mirror(), dom.mirror())
+        } else {
+            (dom, nondom)
+        };
 
-        let sway = v3(0.012 * (2.0 * PI * 0.11 * t + self.sway_phase).sin(), 0.0, 0.008 * (2.0 * PI * 0.07 * t).sin());
-        let breath = s.breath_depth * (0.5 + 0.5 * (2.0 * PI * s.breath_rate * t + self.breath_phase).sin());
+        let sway = v3(
+            0.012 * (2.0 * PI * 0.11 * t + self.sway_phase).sin(),
+            0.0,
+            0.008 * (2.0 * PI * 0.07 * t).sin(),
+        );
+        let breath =
+            s.breath_depth * (0.5 + 0.5 * (2.0 * PI * s.breath_rate * t + self.breath_phase).sin());
         // Raising a hand above the chest lifts its shoulder a little.
         let shrug = |w: V3| 0.03 * ((0.05 - w.y) / 0.3).clamp(0.0, 1.0);
         let hw = s.shoulder_width / 2.0;
@@ -438,11 +493,14 @@ impl<'a> Animator<'a> {
         // Head: sign-driven gesture + slow drift + nods + a glance toward the dominant hand.
         let nm = pose.non_manual;
         let nod = Self::bump(&self.nods, frame, (0.4 * self.fps) as usize) * s.nod_depth;
-        let yaw = nm.head.0 + 0.05 * (2.0 * PI * 0.13 * t + self.sway_phase).sin() + 0.12 * dom.frame.wrist.x.clamp(-0.4, 0.4);
+        let yaw = nm.head.0
+            + 0.05 * (2.0 * PI * 0.13 * t + self.sway_phase).sin()
+            + 0.12 * dom.frame.wrist.x.clamp(-0.4, 0.4);
         let pitch = nm.head.1 + nod + 0.03 * (2.0 * PI * 0.21 * t).sin();
         let rot = Rot3::from_yaw_pitch_roll(yaw, pitch, nm.head.2);
         let pivot = geo.head_pivot + v3(0.0, -breath, 0.0) + sway;
-        let to_head = |p: V3| pivot + rot.apply(geo.face_origin - geo.head_pivot + p * geo.face_width);
+        let to_head =
+            |p: V3| pivot + rot.apply(geo.face_origin - geo.head_pivot + p * geo.face_width);
         let face = FaceState {
             mouth_open: (nm.mouth_open + 0.04).clamp(0.0, 1.0),
             mouth_width: nm.mouth_width.clamp(-0.35, 0.3),
@@ -463,12 +521,30 @@ impl<'a> Animator<'a> {
         // Arms: two-bone IK from shoulder to wrist, elbows hanging down, out and back.
         let mut wrists = [V3::ZERO; 2];
         for (hand, shoulder, elbow_i, wrist_i, range, is_left) in [
-            (&left, sh_l, coco::LEFT_ELBOW, coco::LEFT_WRIST, coco::LEFT_HAND, true),
-            (&right, sh_r, coco::RIGHT_ELBOW, coco::RIGHT_WRIST, coco::RIGHT_HAND, false),
+            (
+                &left,
+                sh_l,
+                coco::LEFT_ELBOW,
+                coco::LEFT_WRIST,
+                coco::LEFT_HAND,
+                true,
+            ),
+            (
+                &right,
+                sh_r,
+                coco::RIGHT_ELBOW,
+                coco::RIGHT_WRIST,
+                coco::RIGHT_HAND,
+                false,
+            ),
         ] {
             let out_side = if is_left { 1.0 } else { -1.0 };
             let target = hand.frame.wrist + sway;
-            let (elbow, wrist) = two_bone_ik(shoulder, target, s.upper_arm, s.forearm, v3(0.7 * out_side, 1.0, -0.15));
+            // A low hand lets the elbow hang back along the body; a raised hand swings it
+            // out to the side (a backward pole would fold a raised arm into the chest).
+            let low = ((target.y - 0.05) / 0.25).clamp(0.0, 1.0);
+            let pole = v3(0.8 * out_side, 1.0, -0.2).lerp(v3(0.25 * out_side, 0.5, -1.0), low);
+            let (elbow, wrist) = two_bone_ik(shoulder, target, s.upper_arm, s.forearm, pole);
             pts[elbow_i] = elbow;
             pts[wrist_i] = wrist;
             let mut frame = hand.frame;
@@ -512,7 +588,13 @@ impl<'a> FrameWriter<'a> {
         }
     }
 
-    fn write_frame(&mut self, frame: usize, pts: &[V3; 133], speeds: [f32; 2], rng: &mut ChaCha8Rng) {
+    fn write_frame(
+        &mut self,
+        frame: usize,
+        pts: &[V3; 133],
+        speeds: [f32; 2],
+        rng: &mut ChaCha8Rng,
+    ) {
         let s = self.signer;
         let cam = &s.camera;
         let yaw = Rot3::from_yaw_pitch_roll(cam.yaw, 0.0, 0.0);
@@ -535,12 +617,18 @@ impl<'a> FrameWriter<'a> {
 
         let data = self.data.as_slice_mut().expect("standard layout");
         let conf = self.confidence.as_slice_mut().expect("standard layout");
-        let (data, conf) = (&mut data[frame * 133 * 2..(frame + 1) * 133 * 2], &mut conf[frame * 133..(frame + 1) * 133]);
+        let (data, conf) = (
+            &mut data[frame * 133 * 2..(frame + 1) * 133 * 2],
+            &mut conf[frame * 133..(frame + 1) * 133],
+        );
         for (i, p) in pts.iter().enumerate() {
             let q = yaw.apply(*p);
             let depth = cam.distance_m - q.z;
             let (x, y) = (cam.focal_px * q.x / depth, cam.focal_px * q.y / depth);
-            let (x, y) = (cr * x - sr * y + cam.neck_px.0, sr * x + cr * y + cam.neck_px.1);
+            let (x, y) = (
+                cr * x - sr * y + cam.neck_px.0,
+                sr * x + cr * y + cam.neck_px.1,
+            );
             let hand = if coco::LEFT_HAND.contains(&i) {
                 Some(0)
             } else if coco::RIGHT_HAND.contains(&i) {
@@ -576,6 +664,7 @@ impl<'a> FrameWriter<'a> {
         }
         self.stats.hand_observations += 2;
         self.stats.hand_dropped += drop.iter().filter(|&&d| d).count();
-        self.stats.hand_out_of_frame += hand_out.iter().zip(drop).filter(|&(&o, d)| o && !d).count();
+        self.stats.hand_out_of_frame +=
+            hand_out.iter().zip(drop).filter(|&(&o, d)| o && !d).count();
     }
 }

@@ -43,9 +43,15 @@ mod tests {
     #[test]
     fn seeds_are_stable_and_separated() {
         // Pinned value: changing the hash would silently change every generated corpus.
-        assert_eq!(derive_seed(0, &["prototype", "REGEN"]), derive_seed(0, &["prototype", "REGEN"]));
+        assert_eq!(
+            derive_seed(0, &["prototype", "REGEN"]),
+            derive_seed(0, &["prototype", "REGEN"])
+        );
         assert_ne!(derive_seed(0, &["ab", "c"]), derive_seed(0, &["a", "bc"]));
         assert_ne!(derive_seed(0, &["x"]), derive_seed(1, &["x"]));
-        assert_eq!(derive_seed(7, &["prototype", "REGEN"]), 13_971_054_140_482_148_540_u64);
+        assert_eq!(
+            derive_seed(7, &["prototype", "REGEN"]),
+            13_971_054_140_482_148_540_u64
+        );
     }
 }

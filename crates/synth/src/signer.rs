@@ -83,7 +83,7 @@ impl SignerProfile {
         let focal_px = shoulder_px * distance_m / shoulder_width;
         let neck_px = (
             width as f32 * (0.5 + rng.random_range(-0.06f32..0.06)),
-            height as f32 * rng.random_range(0.36f32..0.46),
+            height as f32 * rng.random_range(0.34f32..0.44),
         );
         let camera = Camera {
             width,
@@ -123,7 +123,9 @@ impl SignerProfile {
 
     /// A pool of `n` signers.
     pub fn pool(seed: u64, n: usize, width: u16, height: u16) -> Vec<SignerProfile> {
-        (0..n).map(|i| SignerProfile::generate(seed, i, width, height)).collect()
+        (0..n)
+            .map(|i| SignerProfile::generate(seed, i, width, height))
+            .collect()
     }
 }
 

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use signscope_corpus::manifest::{Split, read_manifest};
 use signscope_pose::read_pose;
 use signscope_synth::card::homonym_study;
-use signscope_synth::{GlossSource, PrototypeBank, RenderConfig, SignerProfile, SynthOptions, generate, plan, render_utterance};
+use signscope_synth::{
+    GlossSource, PrototypeBank, RenderConfig, SignerProfile, SynthOptions, generate, plan,
+    render_utterance,
+};
 
 fn shared_data() -> Option<PathBuf> {
     let shared = std::env::var_os("SIGNSCOPE_SHARED")
@@ -18,7 +21,10 @@ fn shared_data() -> Option<PathBuf> {
         return Some(data);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("shared data missing at {} (CI needs ../shared/data beside the checkout)", data.display());
+        panic!(
+            "shared data missing at {} (CI needs ../shared/data beside the checkout)",
+            data.display()
+        );
     }
     eprintln!("skipping: no shared data at {}", data.display());
     None
@@ -51,7 +57,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+                out.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
             }
         }
     }
@@ -60,20 +69,31 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 #[test]
 fn same_seed_same_bytes_and_a_new_seed_changes_them() {
-    let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
     generate(&dialogue_options(a.path()), &|| {}).unwrap();
     generate(&dialogue_options(b.path()), &|| {}).unwrap();
     let (sa, sb) = (snapshot(a.path()), snapshot(b.path()));
     assert!(sa.len() > 10, "{} files", sa.len());
     assert_eq!(sa.keys().collect::<Vec<_>>(), sb.keys().collect::<Vec<_>>());
     for (path, bytes) in &sa {
-        assert!(bytes == &sb[path], "{} differs between two runs with the same seed", path.display());
+        assert!(
+            bytes == &sb[path],
+            "{} differs between two runs with the same seed",
+            path.display()
+        );
     }
     let mut other = dialogue_options(c.path());
     other.seed = 12;
     generate(&other, &|| {}).unwrap();
     let sc = snapshot(c.path());
-    assert_ne!(sa.get(Path::new("manifest.jsonl")), sc.get(Path::new("manifest.jsonl")));
+    assert_ne!(
+        sa.get(Path::new("manifest.jsonl")),
+        sc.get(Path::new("manifest.jsonl"))
+    );
 }
 
 #[test]
@@ -92,7 +112,11 @@ fn generated_corpus_loads_back() {
         let frames = pose.body.frames();
         // A turn of n signs lasts a plausible time.
         let seconds = frames as f32 / 25.0;
-        assert!(seconds > 0.3 * r.glosses.len() as f32 && seconds < 1.2 * r.glosses.len() as f32 + 2.0, "{} {seconds}", r.id);
+        assert!(
+            seconds > 0.3 * r.glosses.len() as f32 && seconds < 1.2 * r.glosses.len() as f32 + 2.0,
+            "{} {seconds}",
+            r.id
+        );
         // One span per gloss, increasing, inside the file.
         let spans: Vec<(usize, usize)> = r.extra["sign_spans"]
             .split_whitespace()
@@ -133,7 +157,10 @@ fn two_signers_sign_the_same_sentence_differently() {
     let n = a.pose.body.frames().min(b.pose.body.frames());
     let mean_gap: f32 = (0..n)
         .map(|f| {
-            let (pa, pb) = (a.pose.body.frame_person(f, 0), b.pose.body.frame_person(f, 0));
+            let (pa, pb) = (
+                a.pose.body.frame_person(f, 0),
+                b.pose.body.frame_person(f, 0),
+            );
             ((pa[[10, 0]] - pb[[10, 0]]).powi(2) + (pa[[10, 1]] - pb[[10, 1]]).powi(2)).sqrt()
         })
         .sum::<f32>()
@@ -150,11 +177,16 @@ fn coarticulation_makes_a_sign_depend_on_its_neighbours() {
         let r = render_utterance(&bank, keys, &signer, &config, "same-id").unwrap();
         let (s, e) = r.sign_spans[1];
         let body = &r.pose.body;
-        (s..e).map(|f| (body.data[[f, 0, 10, 0]], body.data[[f, 0, 10, 1]])).collect::<Vec<_>>()
+        (s..e)
+            .map(|f| (body.data[[f, 0, 10, 0]], body.data[[f, 0, 10, 1]]))
+            .collect::<Vec<_>>()
     };
     let (p, q) = (wrist_path(&["A", "X", "B"]), wrist_path(&["C", "X", "D"]));
     let n = p.len().min(q.len());
-    let gap = (0..n).map(|i| ((p[i].0 - q[i].0).powi(2) + (p[i].1 - q[i].1).powi(2)).sqrt()).sum::<f32>() / n as f32;
+    let gap = (0..n)
+        .map(|i| ((p[i].0 - q[i].0).powi(2) + (p[i].1 - q[i].1).powi(2)).sqrt())
+        .sum::<f32>()
+        / n as f32;
     // Same sign, same signer: close (it is recognisably one sign) but not identical.
     assert!(gap > 1.0 && gap < 150.0, "gap {gap}");
 }
@@ -164,10 +196,17 @@ fn dialogue_context_measurably_helps_with_homonyms() {
     let mut options = dialogue_options(Path::new("unused"));
     options.limit = None;
     options.dialogues = 1500;
-    let records: Vec<_> = plan(&options).unwrap().into_iter().map(|p| p.record).collect();
+    let records: Vec<_> = plan(&options)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.record)
+        .collect();
     let study = homonym_study(&records).expect("dev split with homonyms");
     assert!(study.ambiguous_tokens > 50, "{study:?}");
-    assert!(study.majority < 0.8, "homonyms should not be trivially resolvable: {study:?}");
+    assert!(
+        study.majority < 0.8,
+        "homonyms should not be trivially resolvable: {study:?}"
+    );
     assert!(study.with_context > study.majority + 0.1, "{study:?}");
 }
 
@@ -194,13 +233,22 @@ fn phoenix_glosses_from_the_real_annotations() {
     let records = read_manifest(&summary.manifest).unwrap();
     let first = &records[0];
     assert_eq!(first.id, "11August_2010_Wednesday_tagesschau-1--r0");
-    assert_eq!(first.glosses.join(" "), "JETZT WETTER MORGEN DONNERSTAG ZWOELF FEBRUAR");
-    assert_eq!(first.text.as_deref(), Some("und nun die wettervorhersage für morgen donnerstag den zwölften august"));
+    assert_eq!(
+        first.glosses.join(" "),
+        "JETZT WETTER MORGEN DONNERSTAG ZWOELF FEBRUAR"
+    );
+    assert_eq!(
+        first.text.as_deref(),
+        Some("und nun die wettervorhersage für morgen donnerstag den zwölften august")
+    );
     assert_eq!(first.extra["source_signer"], "Signer08");
     // The two renderings are by different virtual signers.
     assert_ne!(records[0].signer, records[1].signer);
     let card = std::fs::read_to_string(&summary.card).unwrap();
-    assert!(card.contains("| train | 8 |") && card.contains("| dev | 8 |"), "{card}");
+    assert!(
+        card.contains("| train | 8 |") && card.contains("| dev | 8 |"),
+        "{card}"
+    );
 }
 
 #[test]
@@ -210,7 +258,15 @@ fn bad_input_is_a_clear_error() {
     options.source = GlossSource::CslDaily;
     options.data_dir = dir.path().join("nowhere");
     let message = plan(&options).unwrap_err().to_string();
-    assert!(message.contains("csl-daily.train.tsv") && message.contains("--data-dir"), "{message}");
+    assert!(
+        message.contains("csl-daily.train.tsv") && message.contains("--data-dir"),
+        "{message}"
+    );
     options.renderings = 9;
-    assert!(plan(&options).unwrap_err().to_string().contains("--renderings"));
+    assert!(
+        plan(&options)
+            .unwrap_err()
+            .to_string()
+            .contains("--renderings")
+    );
 }
