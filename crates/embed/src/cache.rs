@@ -36,7 +36,9 @@ impl EmbeddingCache {
     /// Opens (creating if needed) the cache file of `model_id` inside `dir`.
     pub fn open(dir: &Path, model_id: &str, dim: usize) -> Result<Self, EmbedError> {
         if dim == 0 {
-            return Err(EmbedError::Config("cache dimension must be positive".into()));
+            return Err(EmbedError::Config(
+                "cache dimension must be positive".into(),
+            ));
         }
         std::fs::create_dir_all(dir).map_err(|e| EmbedError::io(dir, e))?;
         let path = dir.join(file_name(model_id));
@@ -96,7 +98,8 @@ impl EmbeddingCache {
             self.log = Some(file);
         }
         let log = self.log.as_mut().expect("opened above");
-        log.write_all(&buf).map_err(|e| EmbedError::io(&self.path, e))?;
+        log.write_all(&buf)
+            .map_err(|e| EmbedError::io(&self.path, e))?;
         for (text, vector) in items {
             self.entries.insert(text.to_string(), vector.to_vec());
         }
@@ -106,7 +109,10 @@ impl EmbeddingCache {
     fn load(&mut self, bytes: &[u8], model_id: &str) -> Result<(), EmbedError> {
         let expected = header(model_id, self.dim);
         if bytes.len() < 16 || &bytes[..8] != MAGIC {
-            return Err(EmbedError::format(&self.path, "not an embedding cache file (bad magic)"));
+            return Err(EmbedError::format(
+                &self.path,
+                "not an embedding cache file (bad magic)",
+            ));
         }
         if !bytes.starts_with(&expected) {
             let dim = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
@@ -139,9 +145,13 @@ impl EmbeddingCache {
     fn replace_file(&mut self, contents: &[u8]) -> Result<(), EmbedError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| EmbedError::io(dir, e))?;
-        tmp.write_all(contents).map_err(|e| EmbedError::io(tmp.path(), e))?;
-        tmp.as_file().sync_all().map_err(|e| EmbedError::io(tmp.path(), e))?;
-        tmp.persist(&self.path).map_err(|e| EmbedError::io(&self.path, e.error))?;
+        tmp.write_all(contents)
+            .map_err(|e| EmbedError::io(tmp.path(), e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| EmbedError::io(tmp.path(), e))?;
+        tmp.persist(&self.path)
+            .map_err(|e| EmbedError::io(&self.path, e.error))?;
         self.log = None;
         Ok(())
     }
@@ -177,7 +187,9 @@ fn decode_record(bytes: &[u8], pos: usize, dim: usize) -> Option<(String, Vec<f3
     if fnv1a64(&[&record[..record.len() - 8]]) != stored {
         return None;
     }
-    let text = std::str::from_utf8(&bytes[pos + 4..text_end]).ok()?.to_string();
+    let text = std::str::from_utf8(&bytes[pos + 4..text_end])
+        .ok()?
+        .to_string();
     let vector = bytes[text_end..vec_end]
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
@@ -189,10 +201,19 @@ fn decode_record(bytes: &[u8], pos: usize, dim: usize) -> Option<(String, Vec<f3
 fn file_name(model_id: &str) -> String {
     let readable: String = model_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(60)
         .collect();
-    format!("{readable}-{:016x}.embcache", fnv1a64(&[model_id.as_bytes()]))
+    format!(
+        "{readable}-{:016x}.embcache",
+        fnv1a64(&[model_id.as_bytes()])
+    )
 }
 
 /// Wraps an embedder with an [`EmbeddingCache`]: texts seen before (by any process using the
@@ -256,10 +277,18 @@ impl<E: SentenceEmbedder> SentenceEmbedder for CachedEmbedder<E> {
             if vectors.len() != missing.len() {
                 return Err(EmbedError::backend(
                     self.inner.id(),
-                    format!("returned {} vectors for {} texts", vectors.len(), missing.len()),
+                    format!(
+                        "returned {} vectors for {} texts",
+                        vectors.len(),
+                        missing.len()
+                    ),
                 ));
             }
-            let items: Vec<(&str, &[f32])> = missing.iter().copied().zip(vectors.iter().map(Vec::as_slice)).collect();
+            let items: Vec<(&str, &[f32])> = missing
+                .iter()
+                .copied()
+                .zip(vectors.iter().map(Vec::as_slice))
+                .collect();
             cache.insert_many(&items)?;
         }
         Ok(texts
@@ -288,12 +317,17 @@ mod tests {
         }
         fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
             self.calls.set(self.calls.get() + texts.len());
-            Ok(texts.iter().map(|t| vec![t.len() as f32, 1.0, -2.0]).collect())
+            Ok(texts
+                .iter()
+                .map(|t| vec![t.len() as f32, 1.0, -2.0])
+                .collect())
         }
     }
 
     fn counting() -> Counting {
-        Counting { calls: Cell::new(0) }
+        Counting {
+            calls: Cell::new(0),
+        }
     }
 
     #[test]
@@ -307,7 +341,10 @@ mod tests {
 
         let second = CachedEmbedder::new(counting(), dir.path()).unwrap();
         assert_eq!(second.cached(), 2);
-        assert_eq!(second.embed_batch(&["welt", "hallo"]).unwrap(), vec![v[1].clone(), v[0].clone()]);
+        assert_eq!(
+            second.embed_batch(&["welt", "hallo"]).unwrap(),
+            vec![v[1].clone(), v[0].clone()]
+        );
         assert_eq!(second.inner().calls.get(), 0);
         second.embed_batch(&["neu"]).unwrap();
         assert_eq!(second.inner().calls.get(), 1);
@@ -330,7 +367,11 @@ mod tests {
             let cache = EmbeddingCache::open(dir.path(), "counting/test", 3).unwrap();
             assert_eq!(cache.len(), 2, "cut {cut}");
             assert!(cache.get("drei").is_none());
-            assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, full.len() - record, "tail removed");
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().len() as usize,
+                full.len() - record,
+                "tail removed"
+            );
         }
         // A flipped byte in the last vector fails its checksum.
         let mut bad = full.clone();
@@ -352,7 +393,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         EmbeddingCache::open(dir.path(), "m", 3).unwrap();
         let err = EmbeddingCache::open(dir.path(), "m", 4).err().unwrap();
-        assert!(err.to_string().contains("another model or dimension"), "{err}");
+        assert!(
+            err.to_string().contains("another model or dimension"),
+            "{err}"
+        );
         let path = dir.path().join(file_name("m"));
         std::fs::write(&path, b"garbage!garbage!").unwrap();
         let err = EmbeddingCache::open(dir.path(), "m", 3).err().unwrap();
@@ -361,8 +405,14 @@ mod tests {
 
     #[test]
     fn file_names_are_safe_and_distinct() {
-        let a = file_name("openai-compatible/text-embedding-ada-002@https://api.openai.com/v1/embeddings");
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "{a}");
+        let a = file_name(
+            "openai-compatible/text-embedding-ada-002@https://api.openai.com/v1/embeddings",
+        );
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "{a}"
+        );
         assert_ne!(file_name("a/b"), file_name("a_b"));
     }
 }

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::{CachedEmbedder, E5Prefix, E5Small, HttpEmbedder, HttpEmbedderConfig, MiniLm, SentenceEmbedder, cosine};
+use crate::{
+    CachedEmbedder, E5Prefix, E5Small, HttpEmbedder, HttpEmbedderConfig, MiniLm, SentenceEmbedder,
+    cosine,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
@@ -77,7 +80,8 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
     let embedder = open_backend(&args)?;
     let embedder: Box<dyn SentenceEmbedder> = match &args.cache {
         Some(dir) => Box::new(
-            CachedEmbedder::new(embedder, dir).with_context(|| format!("opening cache {}", dir.display()))?,
+            CachedEmbedder::new(embedder, dir)
+                .with_context(|| format!("opening cache {}", dir.display()))?,
         ),
         None => embedder,
     };
@@ -87,7 +91,8 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if args.json {
         for (text, vector) in texts.iter().zip(&vectors) {
-            let line = serde_json::json!({ "model": embedder.id(), "text": text, "vector": vector });
+            let line =
+                serde_json::json!({ "model": embedder.id(), "text": text, "vector": vector });
             writeln!(out, "{line}")?;
         }
     } else {
@@ -103,7 +108,8 @@ fn collect_texts(args: &EmbedArgs) -> anyhow::Result<Vec<String>> {
         let reader: Box<dyn BufRead> = if path == Path::new("-") {
             Box::new(std::io::stdin().lock())
         } else {
-            let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let file =
+                std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
             Box::new(std::io::BufReader::new(file))
         };
         for line in reader.lines() {
@@ -171,7 +177,11 @@ fn open_backend(args: &EmbedArgs) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
 fn similarity_table(texts: &[String], vectors: &[Vec<f32>]) -> String {
     let label = |t: &str| {
         let short: String = t.chars().take(40).collect();
-        if short.len() < t.len() { format!("{short}…") } else { short }
+        if short.len() < t.len() {
+            format!("{short}…")
+        } else {
+            short
+        }
     };
     let mut s = String::new();
     for (i, text) in texts.iter().enumerate() {
@@ -203,7 +213,10 @@ mod tests {
         let texts = vec!["a".to_string(), "b".to_string(), "c".to_string()];
         let vectors = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0]];
         let table = similarity_table(&texts, &vectors);
-        assert!(table.ends_with("cosine\t[0]\t[1]\n[1]\t0.0000\n[2]\t1.0000\t0.0000\n"), "{table}");
+        assert!(
+            table.ends_with("cosine\t[0]\t[1]\n[1]\t0.0000\n[2]\t1.0000\t0.0000\n"),
+            "{table}"
+        );
     }
 
     #[test]
@@ -214,7 +227,17 @@ mod tests {
             #[command(flatten)]
             args: EmbedArgs,
         }
-        let cli = Cli::try_parse_from(["x", "--backend", "e5", "--e5-prefix", "passage", "--json", "hallo", "welt"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "x",
+            "--backend",
+            "e5",
+            "--e5-prefix",
+            "passage",
+            "--json",
+            "hallo",
+            "welt",
+        ])
+        .unwrap();
         assert_eq!(cli.args.backend, Backend::E5);
         assert_eq!(cli.args.e5_prefix, PrefixArg::Passage);
         assert_eq!(cli.args.texts, vec!["hallo", "welt"]);

@@ -54,9 +54,14 @@ impl HttpEmbedderConfig {
     /// `SIGNSCOPE_EMBED_MODEL` (else text-embedding-ada-002), `SIGNSCOPE_EMBED_API_KEY`
     /// (else `OPENAI_API_KEY`).
     pub fn from_env() -> Self {
-        let var = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+        let var = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+        };
         let mut config = Self::new(
-            var(&["SIGNSCOPE_EMBED_URL", "OPENAI_BASE_URL"]).unwrap_or_else(|| Self::DEFAULT_BASE_URL.into()),
+            var(&["SIGNSCOPE_EMBED_URL", "OPENAI_BASE_URL"])
+                .unwrap_or_else(|| Self::DEFAULT_BASE_URL.into()),
             var(&["SIGNSCOPE_EMBED_MODEL"]).unwrap_or_else(|| Self::DEFAULT_MODEL.into()),
         );
         config.api_key = var(&["SIGNSCOPE_EMBED_API_KEY", "OPENAI_API_KEY"]);
@@ -69,7 +74,11 @@ impl HttpEmbedderConfig {
         let rest = base
             .strip_prefix("http://")
             .or_else(|| base.strip_prefix("https://"))
-            .ok_or_else(|| EmbedError::Config(format!("embedding URL '{base}' must start with http:// or https://")))?;
+            .ok_or_else(|| {
+                EmbedError::Config(format!(
+                    "embedding URL '{base}' must start with http:// or https://"
+                ))
+            })?;
         Ok(if base.ends_with("/embeddings") {
             base.to_string()
         } else if !rest.contains('/') {
@@ -108,7 +117,10 @@ struct EmbeddingItem {
 
 /// Why one attempt failed, and whether trying again may help.
 enum Attempt {
-    Retry { error: EmbedError, after: Option<Duration> },
+    Retry {
+        error: EmbedError,
+        after: Option<Duration>,
+    },
     Fatal(EmbedError),
 }
 
@@ -117,7 +129,9 @@ impl HttpEmbedder {
     /// dimension from a one-text request (so an unreachable server fails here, not later).
     pub fn new(config: HttpEmbedderConfig) -> Result<Self, EmbedError> {
         if config.model.trim().is_empty() {
-            return Err(EmbedError::Config("the embedding model name is empty".into()));
+            return Err(EmbedError::Config(
+                "the embedding model name is empty".into(),
+            ));
         }
         if config.batch_size == 0 {
             return Err(EmbedError::Config("batch size must be at least 1".into()));
@@ -189,7 +203,10 @@ impl HttpEmbedder {
             encoding_format: "float",
         };
         let body = serde_json::to_vec(&body).expect("a request of strings serializes");
-        let mut request = self.agent.post(&self.endpoint).content_type("application/json");
+        let mut request = self
+            .agent
+            .post(&self.endpoint)
+            .content_type("application/json");
         if let Some(key) = &self.config.api_key {
             request = request.header("Authorization", format!("Bearer {key}"));
         }
@@ -232,7 +249,10 @@ impl HttpEmbedder {
                 body: text.chars().take(500).collect(),
             };
             return Err(if status == 429 || status >= 500 {
-                Attempt::Retry { error, after: retry_after }
+                Attempt::Retry {
+                    error,
+                    after: retry_after,
+                }
             } else {
                 Attempt::Fatal(error)
             });
@@ -241,8 +261,8 @@ impl HttpEmbedder {
     }
 
     fn parse(&self, text: &str, expected: usize) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let response: EmbeddingResponse =
-            serde_json::from_str(text).map_err(|e| self.malformed(format!("{e}; body starts {:?}", head(text))))?;
+        let response: EmbeddingResponse = serde_json::from_str(text)
+            .map_err(|e| self.malformed(format!("{e}; body starts {:?}", head(text))))?;
         if response.data.len() != expected {
             return Err(self.malformed(format!(
                 "{} embeddings for {expected} texts",
@@ -251,14 +271,17 @@ impl HttpEmbedder {
         }
         let mut out: Vec<Option<Vec<f32>>> = vec![None; expected];
         for item in response.data {
-            let slot = out
-                .get_mut(item.index)
-                .ok_or_else(|| self.malformed(format!("embedding index {} out of range", item.index)))?;
+            let slot = out.get_mut(item.index).ok_or_else(|| {
+                self.malformed(format!("embedding index {} out of range", item.index))
+            })?;
             if slot.replace(item.embedding).is_some() {
                 return Err(self.malformed(format!("embedding index {} appears twice", item.index)));
             }
         }
-        let mut vectors: Vec<Vec<f32>> = out.into_iter().map(|v| v.expect("all indices filled")).collect();
+        let mut vectors: Vec<Vec<f32>> = out
+            .into_iter()
+            .map(|v| v.expect("all indices filled"))
+            .collect();
         for v in &mut vectors {
             if self.dim != 0 && v.len() != self.dim {
                 return Err(EmbedError::Dimension {
@@ -306,10 +329,23 @@ mod tests {
     #[test]
     fn endpoint_forms() {
         let e = |u: &str| HttpEmbedderConfig::new(u, "m").endpoint();
-        assert_eq!(e("https://api.openai.com/v1").unwrap(), "https://api.openai.com/v1/embeddings");
-        assert_eq!(e("http://127.0.0.1:8000").unwrap(), "http://127.0.0.1:8000/v1/embeddings");
-        assert_eq!(e("http://127.0.0.1:8000/").unwrap(), "http://127.0.0.1:8000/v1/embeddings");
-        assert_eq!(e("http://h/api/v1/embeddings").unwrap(), "http://h/api/v1/embeddings");
+        for (base, endpoint) in [
+            (
+                "https://api.openai.com/v1",
+                "https://api.openai.com/v1/embeddings",
+            ),
+            (
+                "http://127.0.0.1:8000",
+                "http://127.0.0.1:8000/v1/embeddings",
+            ),
+            (
+                "http://127.0.0.1:8000/",
+                "http://127.0.0.1:8000/v1/embeddings",
+            ),
+            ("http://h/api/v1/embeddings", "http://h/api/v1/embeddings"),
+        ] {
+            assert_eq!(e(base).unwrap(), endpoint);
+        }
         assert!(matches!(e("ftp://h"), Err(EmbedError::Config(_))));
     }
 
@@ -323,7 +359,10 @@ mod tests {
     fn parse_orders_by_index_and_normalizes() {
         let e = offline(2);
         let v = e
-            .parse(r#"{"data":[{"index":1,"embedding":[0,2]},{"index":0,"embedding":[3,4]}]}"#, 2)
+            .parse(
+                r#"{"data":[{"index":1,"embedding":[0,2]},{"index":0,"embedding":[3,4]}]}"#,
+                2,
+            )
             .unwrap();
         assert_eq!(v, vec![vec![0.6, 0.8], vec![0.0, 1.0]]);
     }
@@ -332,21 +371,34 @@ mod tests {
     fn parse_rejects_bad_responses() {
         let e = offline(2);
         let bad = |body: &str| e.parse(body, 2).unwrap_err();
-        assert!(matches!(bad("<html>"), EmbedError::MalformedResponse { .. }));
-        assert!(matches!(bad(r#"{"data":[{"index":0,"embedding":[1,0]}]}"#), EmbedError::MalformedResponse { .. }));
+        assert!(matches!(
+            bad("<html>"),
+            EmbedError::MalformedResponse { .. }
+        ));
+        assert!(matches!(
+            bad(r#"{"data":[{"index":0,"embedding":[1,0]}]}"#),
+            EmbedError::MalformedResponse { .. }
+        ));
         assert!(matches!(
             bad(r#"{"data":[{"index":0,"embedding":[1,0]},{"index":0,"embedding":[1,0]}]}"#),
             EmbedError::MalformedResponse { .. }
         ));
         assert!(matches!(
             bad(r#"{"data":[{"index":0,"embedding":[1,0,0]},{"index":1,"embedding":[1,0,0]}]}"#),
-            EmbedError::Dimension { expected: 2, got: 3, .. }
+            EmbedError::Dimension {
+                expected: 2,
+                got: 3,
+                ..
+            }
         ));
     }
 
     #[test]
     fn empty_text_is_rejected_before_any_request() {
         let e = offline(2);
-        assert!(matches!(e.embed_batch(&["fine", " "]), Err(EmbedError::EmptyText { index: 1 })));
+        assert!(matches!(
+            e.embed_batch(&["fine", " "]),
+            Err(EmbedError::EmptyText { index: 1 })
+        ));
     }
 }

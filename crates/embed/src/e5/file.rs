@@ -50,7 +50,7 @@ pub struct StoredVocab {
 }
 
 impl StoredVocab {
-    pub fn len(&self) -> usize {
+    pub fn piece_count(&self) -> usize {
         self.scores.len()
     }
 
@@ -112,7 +112,10 @@ impl<'a> Cursor<'a> {
     }
 
     fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], EmbedError> {
-        Ok(self.take(N, what)?.try_into().expect("take returns N bytes"))
+        Ok(self
+            .take(N, what)?
+            .try_into()
+            .expect("take returns N bytes"))
     }
 
     fn u8(&mut self, what: &str) -> Result<u8, EmbedError> {
@@ -141,8 +144,15 @@ impl<'a> Cursor<'a> {
     }
 
     fn u32_vec(&mut self, n: usize, what: &str) -> Result<Vec<u32>, EmbedError> {
-        let bytes = self.take(n.checked_mul(4).ok_or_else(|| self.bad(format!("{what}: too many")))?, what)?;
-        Ok(bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect())
+        let bytes = self.take(
+            n.checked_mul(4)
+                .ok_or_else(|| self.bad(format!("{what}: too many")))?,
+            what,
+        )?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect())
     }
 
     fn bad(&self, message: String) -> EmbedError {
@@ -157,15 +167,21 @@ impl E5File {
     }
 
     pub fn parse(data: Vec<u8>, path: &Path) -> Result<Self, EmbedError> {
-        let mut c = Cursor { data: &data, pos: 0, path };
+        let mut c = Cursor {
+            data: &data,
+            pos: 0,
+            path,
+        };
         if c.take(4, "magic")? != MAGIC {
-            return Err(EmbedError::format(path, "not an E5S1 model file (bad magic)"));
+            return Err(EmbedError::format(
+                path,
+                "not an E5S1 model file (bad magic)",
+            ));
         }
         let header = read_header(&mut c)?;
         let vocab = read_vocab(&mut c, &header)?;
         let normalization = read_normalization(&mut c)?;
         let tensors = read_directory(&mut c)?;
-        drop(c);
         Ok(Self {
             path: path.to_path_buf(),
             header,
@@ -210,7 +226,12 @@ impl E5File {
     }
 
     /// Byte range of a Q4_0 tensor, for callers that keep `data` and index it later.
-    pub fn q4_range(&self, name: &str, rows: usize, cols: usize) -> Result<Range<usize>, EmbedError> {
+    pub fn q4_range(
+        &self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Range<usize>, EmbedError> {
         Ok(self.entry(name, DType::Q4_0, rows * cols)?.bytes.clone())
     }
 }
@@ -241,15 +262,23 @@ fn read_header(c: &mut Cursor) -> Result<E5Header, EmbedError> {
         layer_norm_eps,
     };
     let problem = if block != Q4_BLOCK {
-        Some(format!("quantization block {block}, only {Q4_BLOCK} is supported"))
+        Some(format!(
+            "quantization block {block}, only {Q4_BLOCK} is supported"
+        ))
     } else if hidden == 0 || heads == 0 || hidden % heads != 0 {
-        Some(format!("hidden size {hidden} is not a positive multiple of {heads} heads"))
+        Some(format!(
+            "hidden size {hidden} is not a positive multiple of {heads} heads"
+        ))
     } else if hidden % Q4_BLOCK != 0 || ffn == 0 || ffn % Q4_BLOCK != 0 {
-        Some(format!("hidden {hidden} and ffn {ffn} must be positive multiples of {Q4_BLOCK}"))
+        Some(format!(
+            "hidden {hidden} and ffn {ffn} must be positive multiples of {Q4_BLOCK}"
+        ))
     } else if layers == 0 || vocab_rows == 0 || type_vocab == 0 || max_positions < 3 {
         Some(format!("implausible header {header:?}"))
     } else if !(layer_norm_eps.is_finite() && layer_norm_eps > 0.0) {
-        Some(format!("layer-norm eps {layer_norm_eps} is not a positive number"))
+        Some(format!(
+            "layer-norm eps {layer_norm_eps} is not a positive number"
+        ))
     } else {
         None
     };
@@ -265,7 +294,10 @@ fn read_vocab(c: &mut Cursor, header: &E5Header) -> Result<StoredVocab, EmbedErr
         return Err(c.bad("the vocabulary is empty".into()));
     }
     let mut special = [0u32; 4];
-    for (slot, what) in special.iter_mut().zip(["bos id", "eos id", "pad id", "unk id"]) {
+    for (slot, what) in special
+        .iter_mut()
+        .zip(["bos id", "eos id", "pad id", "unk id"])
+    {
         let id = c.count(what, pieces - 1)?;
         *slot = id as u32;
     }
@@ -288,7 +320,10 @@ fn read_vocab(c: &mut Cursor, header: &E5Header) -> Result<StoredVocab, EmbedErr
     if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
         return Err(c.bad(format!("score of piece {i} is not finite")));
     }
-    if let Some(i) = offsets.windows(2).position(|w| std::str::from_utf8(&blob[w[0] as usize..w[1] as usize]).is_err()) {
+    if let Some(i) = offsets
+        .windows(2)
+        .position(|w| std::str::from_utf8(&blob[w[0] as usize..w[1] as usize]).is_err())
+    {
         return Err(c.bad(format!("piece {i} is not valid UTF-8")));
     }
     Ok(StoredVocab {
@@ -306,17 +341,28 @@ fn read_normalization(c: &mut Cursor) -> Result<Vec<(u32, Vec<u32>)>, EmbedError
     let count = c.count("normalization entries", 1 << 22)?;
     let bytes = c.u32("normalization map bytes")? as usize;
     let section = c.take(bytes, "normalization map")?;
-    let mut m = Cursor { data: section, pos: 0, path: c.path };
+    let mut m = Cursor {
+        data: section,
+        pos: 0,
+        path: c.path,
+    };
     let mut map = Vec::with_capacity(count);
     for _ in 0..count {
         let cp = m.u32("normalization codepoint")?;
         let n = m.u8("normalization length")? as usize;
         let out = m.u32_vec(n, "normalization replacement")?;
-        if let Some(bad) = std::iter::once(cp).chain(out.iter().copied()).find(|&v| char::from_u32(v).is_none()) {
-            return Err(c.bad(format!("normalization map holds invalid codepoint {bad:#x}")));
+        if let Some(bad) = std::iter::once(cp)
+            .chain(out.iter().copied())
+            .find(|&v| char::from_u32(v).is_none())
+        {
+            return Err(c.bad(format!(
+                "normalization map holds invalid codepoint {bad:#x}"
+            )));
         }
         if map.last().is_some_and(|(prev, _)| *prev >= cp) {
-            return Err(c.bad(format!("normalization map is not sorted at codepoint {cp:#x}")));
+            return Err(c.bad(format!(
+                "normalization map is not sorted at codepoint {cp:#x}"
+            )));
         }
         map.push((cp, out));
     }
@@ -347,15 +393,23 @@ fn read_directory(c: &mut Cursor) -> Result<Vec<TensorEntry>, EmbedError> {
         let bytes = c.u64("tensor bytes")?;
         let expected = match dtype {
             DType::F32 => elements * 4,
-            DType::Q4_0 if elements % Q4_BLOCK == 0 => elements / Q4_BLOCK * Q4_BLOCK_BYTES,
+            DType::Q4_0 if elements.is_multiple_of(Q4_BLOCK) => {
+                elements / Q4_BLOCK * Q4_BLOCK_BYTES
+            }
             DType::Q4_0 => {
-                return Err(c.bad(format!("Q4_0 tensor '{name}' has {elements} elements, not a multiple of {Q4_BLOCK}")));
+                return Err(c.bad(format!(
+                    "Q4_0 tensor '{name}' has {elements} elements, not a multiple of {Q4_BLOCK}"
+                )));
             }
         };
         if bytes != expected as u64 {
-            return Err(c.bad(format!("tensor '{name}' is {bytes} bytes, {elements} {dtype:?} elements need {expected}")));
+            return Err(c.bad(format!(
+                "tensor '{name}' is {bytes} bytes, {elements} {dtype:?} elements need {expected}"
+            )));
         }
-        let end = offset.checked_add(bytes).filter(|&e| e <= c.data.len() as u64);
+        let end = offset
+            .checked_add(bytes)
+            .filter(|&e| e <= c.data.len() as u64);
         let Some(end) = end else {
             return Err(EmbedError::format(
                 c.path,
@@ -382,7 +436,10 @@ fn read_directory(c: &mut Cursor) -> Result<Vec<TensorEntry>, EmbedError> {
 pub fn dequantize_q4_0(blocks: &[u8], out: &mut [f32]) {
     assert_eq!(out.len() % Q4_BLOCK, 0);
     assert_eq!(blocks.len(), out.len() / Q4_BLOCK * Q4_BLOCK_BYTES);
-    for (block, out) in blocks.chunks_exact(Q4_BLOCK_BYTES).zip(out.chunks_exact_mut(Q4_BLOCK)) {
+    for (block, out) in blocks
+        .chunks_exact(Q4_BLOCK_BYTES)
+        .zip(out.chunks_exact_mut(Q4_BLOCK))
+    {
         let d = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
         let (low, high) = out.split_at_mut(Q4_BLOCK / 2);
         for ((&q, lo), hi) in block[2..].iter().zip(low).zip(high) {

