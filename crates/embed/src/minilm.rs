@@ -17,9 +17,10 @@ use crate::pooling::{
 };
 use crate::{EmbedError, SentenceEmbedder, check_texts};
 
-/// Sentences per forward pass; long enough to keep the matmuls efficient, short enough that
-/// padding to the longest sentence in a length-sorted batch costs little.
+/// Sentences per forward pass, and padded tokens per pass: enough rows to keep the matmuls
+/// efficient, few enough that padding short sentences to a long one costs little.
 const BATCH_SIZE: usize = 32;
+const BATCH_TOKENS: usize = 1024;
 
 pub struct MiniLm {
     model: BertModel,
@@ -128,7 +129,7 @@ impl SentenceEmbedder for MiniLm {
             .collect::<Result<Vec<_>, _>>()?;
         let lengths: Vec<usize> = ids.iter().map(Vec::len).collect();
         let mut out = vec![Vec::new(); texts.len()];
-        for batch in length_sorted_batches(&lengths, BATCH_SIZE) {
+        for batch in length_sorted_batches(&lengths, BATCH_SIZE, BATCH_TOKENS) {
             let sequences: Vec<&[u32]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
             let pooled = self
                 .forward(&sequences)

@@ -66,15 +66,28 @@ pub(crate) fn masked_mean(hidden: &Tensor, mask: &Tensor) -> candle_core::Result
     summed.broadcast_div(&counts)
 }
 
-/// Splits item indices into batches of at most `batch_size`, grouping similar lengths
-/// so that little compute is spent on padding. Order inside the result is by length.
-pub(crate) fn length_sorted_batches(lengths: &[usize], batch_size: usize) -> Vec<Vec<usize>> {
+/// Splits item indices into batches of at most `max_items` whose padded size
+/// (items × longest length) stays within `max_tokens` (a single longer item gets a batch of
+/// its own). Items are taken longest first, so each batch holds similar lengths and little
+/// compute goes to padding.
+pub(crate) fn length_sorted_batches(
+    lengths: &[usize],
+    max_items: usize,
+    max_tokens: usize,
+) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
-    order
-        .chunks(batch_size.max(1))
-        .map(<[usize]>::to_vec)
-        .collect()
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        match batches.last_mut() {
+            // The first item of a batch is its longest.
+            Some(b) if b.len() < max_items && (b.len() + 1) * lengths[b[0]] <= max_tokens => {
+                b.push(i)
+            }
+            _ => batches.push(vec![i]),
+        }
+    }
+    batches
 }
 
 /// 64-bit FNV-1a: a stable (across builds and platforms) fingerprint for ids and file names.
@@ -158,7 +171,10 @@ mod tests {
 
     #[test]
     fn batches_cover_every_index_once_longest_first() {
-        let batches = length_sorted_batches(&[3, 9, 1, 7, 5], 2);
+        let batches = length_sorted_batches(&[3, 9, 1, 7, 5], 2, 100);
         assert_eq!(batches, vec![vec![1, 3], vec![4, 0], vec![2]]);
+        // Token budget 16: 9 alone (2 × 9 > 16), 7 + 5 (2 × 7 ≤ 16 < 3 × 7), then 3 + 1.
+        let batches = length_sorted_batches(&[3, 9, 1, 7, 5], 8, 16);
+        assert_eq!(batches, vec![vec![1], vec![3, 4], vec![0, 2]]);
     }
 }

@@ -27,8 +27,9 @@ use crate::{EmbedError, SentenceEmbedder, check_texts};
 use file::{E5File, Q4_BLOCK, Q4_BLOCK_BYTES, dequantize_q4_0};
 use tokenizer::UnigramTokenizer;
 
-/// Windows per forward pass (each up to `max_positions` tokens).
+/// Windows per forward pass, and padded tokens per pass (see `length_sorted_batches`).
 const BATCH_SIZE: usize = 32;
+const BATCH_TOKENS: usize = 1024;
 
 /// The instruction prefix multilingual-e5 was trained with. "query: " is the model card's
 /// choice for symmetric tasks such as comparing dialogue sentences, so it is the default.
@@ -252,7 +253,7 @@ impl SentenceEmbedder for E5Small {
         }
         let lengths: Vec<usize> = windows.iter().map(|(_, w)| w.len()).collect();
         let mut sums = vec![vec![0f32; self.hidden]; texts.len()];
-        for batch in length_sorted_batches(&lengths, BATCH_SIZE) {
+        for batch in length_sorted_batches(&lengths, BATCH_SIZE, BATCH_TOKENS) {
             let sequences: Vec<&[u32]> = batch.iter().map(|&w| windows[w].1.as_slice()).collect();
             let pooled = self
                 .forward(&sequences)
