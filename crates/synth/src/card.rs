@@ -317,7 +317,13 @@ fn write_method(w: &mut String) {
          temple, cheek, either shoulder, weak hand) with a ±3 cm offset; movement (hold, straight, arc, \
          1–2 circles, 2–3 taps, 2–4 shakes, finger wiggle, forearm twist) of 5–14 cm; citation duration \
          0.2–0.6 s by movement type; mouthing of 1–3 syllables in 70 % of signs; head nod/shake/tilt in \
-         25 %; raised or furrowed brows in 20 %.\n\
+         25 %; raised or furrowed brows in 20 %. Half of all keys are minimal pairs: a one-parameter \
+         variant of one of 160 root signs (half of them subtle: place moved 4–6 cm, path reversed or \
+         re-aimed, size ×1.6).\n\
+         - **Variation**: every signer has a personal variant of each sign (place ±2.5 cm, \
+         orientation, hand shape ±0.1 rad per joint, size ±20 %, tempo ±15 %); every production \
+         varies again (place σ 2.5 cm, orientation, hand shape ±0.12 rad, size ×0.6–1.25, a \
+         repetition added or dropped in 30 %, weak hand dropped from 15 % of symmetric signs).\n\
          - **Kinematics**: the wrist target comes from location + path; shoulder→elbow→wrist is solved \
          by two-bone inverse kinematics with the signer's bone lengths (elbows hang down and out); 21 \
          hand points by forward kinematics of the hand shape (finger flexion at MCP/PIP/DIP, \
@@ -325,18 +331,18 @@ fn write_method(w: &mut String) {
          mouth opening/width, blinks and brows, rotated with the head; left-handed signers mirror \
          everything.\n\
          - **Co-articulation**: each sign's location is pulled toward its neighbours' (signer \
-         strength 10–35 %, at most 6 cm); transitions are Hermite curves that leave along the previous \
+         strength 15–45 %, at most 8 cm); transitions are Hermite curves that leave along the previous \
          sign's path velocity and arrive along the next one's, lasting 0.06 s + 0.3 s/m of distance; \
          the hand shape anticipates the next sign (30 % blend in the last quarter of a sign, full \
          shape reached at 70 % of the transition); the weak hand stays up between two two-handed signs.\n\
-         - **Timing**: per instance the duration varies log-normally (σ 0.12) and is divided by the \
+         - **Timing**: per instance the duration varies log-normally (σ 0.15) and is divided by the \
          signer's speed; holds of 0.08–0.25 s follow a sign with the signer's hold rate; 0.2–0.45 s \
          of rest before and after the sentence.\n\
          - **Background behaviour**: breathing (shoulders rise 2–6 mm), body sway, head drift, \
          glances toward the dominant hand, Poisson blinks and nods, shoulders lift when a hand is raised.\n\
          - **Camera and detector**: perspective camera (signer at 1.8–3.0 m, shoulders 24–34 % of the \
          image width, ±0.14 rad yaw, ±0.05 rad roll, offset neck position); Gaussian keypoint jitter \
-         (body 0.4–1.5 px, hands 0.8–2.5 px, face 60 % of body); a hand is dropped (confidence 0, \
+         (body 0.8–2.5 px, hands 1.5–5 px, face 60 % of body); a hand is dropped (confidence 0, \
          coordinates 0) with probability base + k·(wrist speed − 0.4 m/s), and a dropped hand stays \
          dropped with probability 0.5; points outside the image have confidence 0; confidences fall \
          with hand speed.\n"

@@ -299,6 +299,11 @@ pub struct SignPrototype {
     pub brow: f32,
 }
 
+/// Share of motion keys made as a one-parameter variant of a root sign, and the number
+/// of roots.
+const MINIMAL_PAIR_SHARE: f64 = 0.5;
+const MINIMAL_PAIR_ROOTS: u32 = 160;
+
 const DIRS: [V3; 10] = [
     v3(0.0, 0.0, 1.0),
     v3(0.0, 0.0, -1.0),
@@ -345,6 +350,125 @@ fn pick_dir(rng: &mut impl Rng, dirs: &[V3], amount: f32) -> V3 {
 impl SignPrototype {
     /// The prototype of motion key `key` for corpus seed `seed`.
     pub fn from_key(seed: u64, key: &str) -> SignPrototype {
+        // Sign languages are full of minimal pairs: signs that differ in one parameter
+        // only. A share of keys is a one-parameter variant of one of a few hundred roots,
+        // so that some signs are genuinely hard to tell apart.
+        let mut rng = rng_for(seed, &["minimal-pair", key]);
+        if rng.random_bool(MINIMAL_PAIR_SHARE) {
+            let root = format!("root#{}", rng.random_range(0..MINIMAL_PAIR_ROOTS));
+            let mut proto = Self::draw(seed, &root);
+            proto.key = key.to_string();
+            proto.mutate_one(&mut rng);
+            return proto;
+        }
+        Self::draw(seed, key)
+    }
+
+    /// Change exactly one phonological parameter: half the time subtly (place moved by
+    /// 4–6 cm, path reversed or re-aimed, size ×1.6), otherwise hand shape, location,
+    /// movement or palm orientation drawn anew.
+    fn mutate_one(&mut self, rng: &mut impl Rng) {
+        if rng.random_bool(0.5) {
+            // A subtle pair: the same sign a few centimetres away, or with a tilted path.
+            if rng.random_bool(0.5) {
+                let d = pick_dir(rng, &DIRS, 0.3);
+                self.offset += d * rng.random_range(0.04..0.06);
+            } else {
+                self.movement = match self.movement {
+                    Movement::Straight { dir } => Movement::Straight { dir: -dir },
+                    Movement::Arc { dir, bulge } => Movement::Arc { dir, bulge: -bulge },
+                    Movement::Circle { u, v, cycles } => Movement::Circle { u, v: -v, cycles },
+                    Movement::Tap { dir, count } => Movement::Tap { dir: -dir, count },
+                    Movement::Shake { count, .. } => Movement::Shake {
+                        dir: pick_dir(rng, &DIRS, 0.2),
+                        count,
+                    },
+                    other => {
+                        self.amplitude *= 1.6;
+                        other
+                    }
+                };
+            }
+            return;
+        }
+        match rng.random_range(0..4) {
+            1 if self.hands != Hands::OnBase => self.location = pick_weighted(rng, &BODY_LOCATIONS),
+            2 => {
+                self.movement = Self::draw_movement(rng, self.hands);
+                self.duration_s = self.movement.base_duration() * rng.random_range(0.85..1.2);
+            }
+            3 => {
+                let palm = pick_dir(rng, PALMS, 0.25);
+                self.palm = if palm.dot(self.finger).abs() > 0.7 {
+                    self.finger.cross(v3(0.0, 1.0, 0.2)).normalized()
+                } else {
+                    palm
+                };
+            }
+            _ => {
+                let (name, base) = *BASE_HAND_SHAPES.choose(rng).expect("non-empty");
+                self.shape_name = name;
+                self.shape_start = base.vary(rng, 0.15);
+                if self.shape_change.is_none() {
+                    self.shape_end = self.shape_start;
+                }
+            }
+        }
+    }
+
+    /// How one signer produces this sign: every signer has a personal variant of each
+    /// citation form (place, orientation, hand shape, size, tempo), fixed per signer.
+    pub fn realized_by(&self, seed: u64, signer_id: &str) -> SignPrototype {
+        let mut rng = rng_for(seed, &["realization", signer_id, &self.key]);
+        let mut p = self.clone();
+        let mut u = |a: f32| rng.random_range(-a..=a);
+        p.offset += v3(u(0.025), u(0.025), u(0.015));
+        p.finger = (p.finger + v3(u(0.15), u(0.15), u(0.15))).normalized();
+        p.palm = (p.palm + v3(u(0.15), u(0.15), u(0.15))).normalized();
+        p.amplitude *= 1.0 + u(0.2);
+        p.duration_s *= 1.0 + u(0.15);
+        p.shape_start = p.shape_start.vary(&mut rng, 0.1);
+        p.shape_end = if p.shape_change.is_some() {
+            p.shape_end.vary(&mut rng, 0.1)
+        } else {
+            p.shape_start
+        };
+        p
+    }
+
+    /// One production of the sign in running signing: place, orientation and hand shape
+    /// are never quite the same (σ 2.5 cm, ≈ 0.12 rad, ±0.12 rad per joint),
+    /// repetitions are added or dropped, and two-handed signs sometimes lose their weak
+    /// hand ("weak drop").
+    pub fn instance(&self, rng: &mut impl Rng) -> SignPrototype {
+        let mut p = self.clone();
+        let mut n = |sigma: f32| sigma * rng.sample::<f32, _>(rand_distr::StandardNormal);
+        p.offset += v3(n(0.025), n(0.025), n(0.02));
+        p.finger = (p.finger + v3(n(0.12), n(0.12), n(0.12))).normalized();
+        p.palm = (p.palm + v3(n(0.12), n(0.12), n(0.12))).normalized();
+        p.shape_start = p.shape_start.vary(rng, 0.12);
+        p.shape_end = if p.shape_change.is_some() {
+            p.shape_end.vary(rng, 0.12)
+        } else {
+            p.shape_start
+        };
+        if matches!(p.hands, Hands::Symmetric | Hands::Alternating) && rng.random_bool(0.15) {
+            p.hands = Hands::One;
+        }
+        if rng.random_bool(0.3) {
+            let more = rng.random_bool(0.5);
+            let change = |c: &mut u8, min: u8| *c = if more { *c + 1 } else { (*c - 1).max(min) };
+            match &mut p.movement {
+                Movement::Tap { count, .. } | Movement::Shake { count, .. } => change(count, 2),
+                Movement::Wiggle { count } => change(count, 2),
+                Movement::Circle { cycles, .. } => change(cycles, 1),
+                _ => {}
+            }
+        }
+        p
+    }
+
+    fn draw(seed: u64, key: &str) -> SignPrototype {
         let mut rng = rng_for(seed, &["prototype", key]);
         let hands = pick_weighted(
             &mut rng,

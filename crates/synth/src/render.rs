@@ -152,12 +152,16 @@ pub fn render_utterance(
     // Per-instance variation: duration, size, place.
     let mut instances = Vec::with_capacity(keys.len());
     for key in keys {
-        let proto = bank.get(key).ok_or_else(|| {
-            anyhow::anyhow!("no motion prototype for key {key:?} (utterance {utterance_id})")
-        })?;
-        let stretch: f32 = (0.12 * rng.sample::<f32, _>(StandardNormal)).exp();
+        let proto = bank
+            .get(key)
+            .ok_or_else(|| {
+                anyhow::anyhow!("no motion prototype for key {key:?} (utterance {utterance_id})")
+            })?
+            .realized_by(config.seed, &signer.id)
+            .instance(&mut rng);
+        let stretch: f32 = (0.15 * rng.sample::<f32, _>(StandardNormal)).exp();
         let frames = to_frames(proto.duration_s / signer.speed * stretch).max(3);
-        let amplitude = signer.amplitude * rng.random_range(0.85..1.15);
+        let amplitude = signer.amplitude * rng.random_range(0.6..1.25);
         let held = rng.random_bool(signer.hold_rate as f64);
         let anchor = proto.sample(&geo, 0.5, amplitude, V3::ZERO).dom.frame.wrist;
         instances.push((proto, frames, amplitude, held, anchor));
@@ -166,7 +170,7 @@ pub fn render_utterance(
     let n = instances.len();
     let mut built: Vec<Instance> = Vec::with_capacity(n);
     for i in 0..n {
-        let (proto, frames, amplitude, held, anchor) = instances[i];
+        let (ref proto, frames, amplitude, held, anchor) = instances[i];
         let mut pull = V3::ZERO;
         for j in [i.wrapping_sub(1), i + 1] {
             if let Some(other) = instances.get(j) {
@@ -174,8 +178,8 @@ pub fn render_utterance(
             }
         }
         let mut shift = pull * signer.coarticulation;
-        if shift.norm() > 0.06 {
-            shift = shift.normalized() * 0.06;
+        if shift.norm() > 0.08 {
+            shift = shift.normalized() * 0.08;
         }
         let sample = |p: f32| proto.sample(&geo, p, amplitude, shift);
         let (start, end) = (sample(0.0), sample(1.0));
