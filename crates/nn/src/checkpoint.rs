@@ -1,0 +1,90 @@
+//! Model files: burnpack records written atomically, loaded with clear errors, and averaged.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, anyhow};
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`, so
+/// a crash never leaves a half-written file under the final name.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file().sync_all().with_context(|| format!("syncing {}", path.display()))?;
+    tmp.persist(path).map_err(|e| anyhow!("renaming the temporary file to {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+/// Saves the parameters (paths + ids + values) of `model`.
+pub fn save_model<M: Module>(model: &M, path: &Path) -> anyhow::Result<()> {
+    let bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| anyhow!("serializing model for {}: {e}", path.display()))?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads parameters saved by [`save_model`] into `template`, which must have the same
+/// architecture; a mismatch names the file and the offending tensors.
+pub fn load_model<M: Module>(template: M, path: &Path) -> anyhow::Result<M> {
+    let record = ModuleRecord::load(path).map_err(|e| anyhow!("{}: cannot read model file: {e}", path.display()))?;
+    template
+        .try_load_record(record)
+        .map_err(|e| anyhow!("{}: does not match the model architecture: {e}", path.display()))
+}
+
+#[derive(Default)]
+struct ParamSums {
+    sums: Vec<Vec<f64>>,
+    next: usize,
+}
+
+impl ModuleVisitor for ParamSums {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let values = param.val().into_data().try_into_vec_as::<f32>().expect("float parameter");
+        if self.sums.len() <= self.next {
+            self.sums.push(vec![0.0; values.len()]);
+        }
+        for (s, v) in self.sums[self.next].iter_mut().zip(values) {
+            *s += v as f64;
+        }
+        self.next += 1;
+    }
+}
+
+struct ParamAssign {
+    values: std::vec::IntoIter<Vec<f64>>,
+    divisor: f64,
+}
+
+impl ModuleMapper for ParamAssign {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let sums = self.values.next().expect("same parameter count");
+        let divisor = self.divisor;
+        param.map(|tensor| {
+            let shape = tensor.shape();
+            let mean: Vec<f32> = sums.iter().map(|s| (s / divisor) as f32).collect();
+            Tensor::from_data(TensorData::new(mean, shape), &tensor.device())
+        })
+    }
+}
+
+/// Element-wise mean of the parameters stored in `paths` (Vaswani et al. 2017 average the
+/// last checkpoints), loaded into `template`'s architecture.
+pub fn average_models<M: Module>(template: M, paths: &[impl AsRef<Path>]) -> anyhow::Result<M> {
+    anyhow::ensure!(!paths.is_empty(), "no checkpoints to average");
+    let mut sums = ParamSums::default();
+    for path in paths {
+        let model = load_model(template.clone(), path.as_ref())?;
+        sums.next = 0;
+        model.visit(&mut sums);
+    }
+    let mut assign = ParamAssign { values: sums.sums.into_iter(), divisor: paths.len() as f64 };
+    Ok(template.map(&mut assign))
+}
