@@ -1,8 +1,8 @@
 //! Greedy and beam search over a [`Seq2Seq`] model, batched over sentences.
 //!
 //! Beam search follows fairseq: per sentence, the `2K` best continuations of the `K` live
-//! beams are ranked by raw log-probability; continuations ending in EOS move to the finished
-//! list (scored with the length penalty), the best `K` others stay live. A sentence is done
+//! beams are ranked by raw log-probability; EOS continuations among the best `K` move to the
+//! finished list (scored with the length penalty), the best `K` others stay live. A sentence is done
 //! when it has `K` finished hypotheses or reaches its length limit (live beams are then
 //! finished as they are). The length penalty is GNMT's (Wu et al. 2016):
 //! `lp(n) = ((5 + n) / 6)^α`, `score = log P / lp(n)`, with `n` counting EOS.
@@ -157,12 +157,14 @@ pub fn beam_search(model: &Seq2Seq, sources: &[Vec<u32>], config: &SearchConfig,
 
             let at_limit = step + 1 >= limits[sentence];
             let mut kept = Vec::with_capacity(k);
-            for (log_prob, b, token) in candidates {
+            for (rank, (log_prob, b, token)) in candidates.into_iter().enumerate() {
                 if !log_prob.is_finite() {
                     continue;
                 }
                 if token == config.eos_id {
-                    if finished[sentence].len() < k {
+                    // As fairseq: only an EOS among the K best continuations ends a hypothesis,
+                    // otherwise unlikely early stops would fill the finished list.
+                    if rank < k && finished[sentence].len() < k {
                         finished[sentence].push(finish(&beams[b].tokens, log_prob, true));
                     }
                 } else if kept.len() < k {

@@ -407,7 +407,8 @@ impl Seq2Seq {
         let [b, t] = target_input.ids.dims();
         let device = memory.device();
         // Causal mask [1, 1, T, T] plus target padding keys [B, 1, 1, T].
-        let causal = Tensor::<2, Bool>::triu_mask([t, t], 1, &device)
+        // burn's `tril_mask` is true outside the lower triangle: the future positions j > i.
+        let causal = Tensor::<2, Bool>::tril_mask([t, t], 0, &device)
             .float()
             .mul_scalar(MASKED)
             .reshape([1, 1, t, t]);

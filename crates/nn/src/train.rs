@@ -13,7 +13,8 @@
 //! Every file is written to a temporary name and renamed, and `state.json` is written last,
 //! so an interrupted run resumes from the last complete checkpoint. Dropout noise is seeded
 //! from (seed, step), and epochs are shuffled from (seed, epoch), so a resumed run takes the
-//! same steps as an uninterrupted one.
+//! same steps as an uninterrupted one. (Flex keeps one process-wide generator: two trainings
+//! running at once in one process disturb each other's noise.)
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -14,6 +14,10 @@ use signscope_nn::vocab::{BOS_ID, EOS_ID, PAD_ID};
 
 const VOCAB: usize = 12;
 
+/// burn's Flex backend keeps one process-wide random generator, so tests that draw dropout
+/// noise must not run at the same time if their results are to be reproducible.
+static RNG_USERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Ten fixed "sentences": the target is the source reversed.
 fn pairs() -> Vec<(Vec<u32>, Vec<u32>)> {
     let sentences: [&[u32]; 10] = [
@@ -140,6 +144,7 @@ fn params(model: &Seq2Seq) -> Vec<f32> {
 
 #[test]
 fn tiny_model_overfits_and_search_checkpoints_and_averaging_work() {
+    let _rng = RNG_USERS.lock().unwrap_or_else(|e| e.into_inner());
     let device = signscope_nn::training_device();
     let dir = tempfile::tempdir().unwrap();
     let mut task = Reverse { pairs: pairs(), device: device.clone() };
@@ -202,6 +207,7 @@ fn tiny_model_overfits_and_search_checkpoints_and_averaging_work() {
 
 #[test]
 fn resumed_run_reaches_the_same_parameters() {
+    let _rng = RNG_USERS.lock().unwrap_or_else(|e| e.into_inner());
     let device = signscope_nn::training_device();
     let straight = tempfile::tempdir().unwrap();
     let split = tempfile::tempdir().unwrap();
