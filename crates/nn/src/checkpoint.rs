@@ -11,12 +11,26 @@ use burn::store::ModuleRecord;
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`, so
 /// a crash never leaves a half-written file under the final name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
-    tmp.as_file().sync_all().with_context(|| format!("syncing {}", path.display()))?;
-    tmp.persist(path).map_err(|e| anyhow!("renaming the temporary file to {}: {}", path.display(), e.error))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating directory {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
+    tmp.persist(path).map_err(|e| {
+        anyhow!(
+            "renaming the temporary file to {}: {}",
+            path.display(),
+            e.error
+        )
+    })?;
     Ok(())
 }
 
@@ -33,10 +47,14 @@ pub fn save_model<M: Module>(model: &M, path: &Path) -> anyhow::Result<()> {
 /// Loads parameters saved by [`save_model`] into `template`, which must have the same
 /// architecture; a mismatch names the file and the offending tensors.
 pub fn load_model<M: Module>(template: M, path: &Path) -> anyhow::Result<M> {
-    let record = ModuleRecord::load(path).map_err(|e| anyhow!("{}: cannot read model file: {e}", path.display()))?;
-    template
-        .try_load_record(record)
-        .map_err(|e| anyhow!("{}: does not match the model architecture: {e}", path.display()))
+    let record = ModuleRecord::load(path)
+        .map_err(|e| anyhow!("{}: cannot read model file: {e}", path.display()))?;
+    template.try_load_record(record).map_err(|e| {
+        anyhow!(
+            "{}: does not match the model architecture: {e}",
+            path.display()
+        )
+    })
 }
 
 #[derive(Default)]
@@ -47,7 +65,11 @@ struct ParamSums {
 
 impl ModuleVisitor for ParamSums {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let values = param.val().into_data().try_into_vec_as::<f32>().expect("float parameter");
+        let values = param
+            .val()
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("float parameter");
         if self.sums.len() <= self.next {
             self.sums.push(vec![0.0; values.len()]);
         }
@@ -85,6 +107,9 @@ pub fn average_models<M: Module>(template: M, paths: &[impl AsRef<Path>]) -> any
         sums.next = 0;
         model.visit(&mut sums);
     }
-    let mut assign = ParamAssign { values: sums.sums.into_iter(), divisor: paths.len() as f64 };
+    let mut assign = ParamAssign {
+        values: sums.sums.into_iter(),
+        divisor: paths.len() as f64,
+    };
     Ok(template.map(&mut assign))
 }

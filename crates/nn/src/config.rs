@@ -69,15 +69,23 @@ impl ModelConfig {
             ));
         }
         if self.positions == PositionEncoding::Sinusoidal && self.d_model % 2 != 0 {
-            return Err(format!("model.d_model ({}) must be even for sinusoidal positions", self.d_model));
+            return Err(format!(
+                "model.d_model ({}) must be even for sinusoidal positions",
+                self.d_model
+            ));
         }
-        for (name, p) in [("model.dropout", self.dropout), ("model.attention_dropout", self.attention_dropout)] {
+        for (name, p) in [
+            ("model.dropout", self.dropout),
+            ("model.attention_dropout", self.attention_dropout),
+        ] {
             if !(0.0..1.0).contains(&p) {
                 return Err(format!("{name} = {p} is outside [0, 1)"));
             }
         }
         if self.encoder_layers == 0 || self.decoder_layers == 0 || self.d_ff == 0 {
-            return Err("model.encoder_layers, model.decoder_layers and model.d_ff must be positive".into());
+            return Err(
+                "model.encoder_layers, model.decoder_layers and model.d_ff must be positive".into(),
+            );
         }
         if self.max_positions < 2 {
             return Err("model.max_positions must be at least 2".into());
@@ -92,16 +100,25 @@ impl ModelConfig {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
     /// Linear warmup to `learning_rate`, then cosine decay to `min_learning_rate` at `total_steps`.
-    WarmupCosine { warmup_steps: usize, min_learning_rate: f64 },
+    WarmupCosine {
+        warmup_steps: usize,
+        min_learning_rate: f64,
+    },
     /// Vaswani et al.'s schedule: `factor · D^-0.5 · min(step^-0.5, step · warmup^-1.5)`;
     /// `learning_rate` is ignored.
-    Noam { warmup_steps: usize, factor: f64 },
+    Noam {
+        warmup_steps: usize,
+        factor: f64,
+    },
     Constant,
 }
 
 impl Default for Schedule {
     fn default() -> Self {
-        Schedule::WarmupCosine { warmup_steps: 1000, min_learning_rate: 1e-5 }
+        Schedule::WarmupCosine {
+            warmup_steps: 1000,
+            min_learning_rate: 1e-5,
+        }
     }
 }
 
@@ -176,16 +193,25 @@ impl TrainingConfig {
             return Err("one of training.epochs or training.max_steps must be positive".into());
         }
         if !(self.learning_rate > 0.0) {
-            return Err(format!("training.learning_rate = {} must be positive", self.learning_rate));
+            return Err(format!(
+                "training.learning_rate = {} must be positive",
+                self.learning_rate
+            ));
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
-            return Err(format!("training.label_smoothing = {} is outside [0, 1)", self.label_smoothing));
+            return Err(format!(
+                "training.label_smoothing = {} is outside [0, 1)",
+                self.label_smoothing
+            ));
         }
         if self.beam_size == 0 {
             return Err("training.beam_size must be at least 1".into());
         }
         if self.keep_last == 0 {
-            return Err("training.keep_last must be at least 1 (resuming needs the latest checkpoint)".into());
+            return Err(
+                "training.keep_last must be at least 1 (resuming needs the latest checkpoint)"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -193,7 +219,8 @@ impl TrainingConfig {
 
 /// Parses TOML text into `T`, naming the file and (through toml's error) the offending line.
 pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> anyhow::Result<T> {
-    toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: invalid configuration: {e}", path.display()))
+    toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{}: invalid configuration: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -215,13 +242,20 @@ mod tests {
         let both: Both = parse_toml(text, Path::new("x.toml")).unwrap();
         assert_eq!(both.model.d_model, 64);
         assert_eq!(both.model.d_ff, 1024);
-        assert_eq!(both.training.schedule, Schedule::Noam { warmup_steps: 10, factor: 2.0 });
+        assert_eq!(
+            both.training.schedule,
+            Schedule::Noam {
+                warmup_steps: 10,
+                factor: 2.0
+            }
+        );
         both.model.validate().unwrap();
     }
 
     #[test]
     fn unknown_key_names_file_and_key() {
-        let err = parse_toml::<Both>("[model]\nd_modle = 64\n", Path::new("cfg/run.toml")).unwrap_err();
+        let err =
+            parse_toml::<Both>("[model]\nd_modle = 64\n", Path::new("cfg/run.toml")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("cfg/run.toml"), "{msg}");
         assert!(msg.contains("d_modle"), "{msg}");
@@ -229,14 +263,22 @@ mod tests {
 
     #[test]
     fn wrong_type_is_reported_with_line() {
-        let err = parse_toml::<Both>("[training]\nbatch_size = \"big\"\n", Path::new("r.toml")).unwrap_err();
+        let err = parse_toml::<Both>("[training]\nbatch_size = \"big\"\n", Path::new("r.toml"))
+            .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("batch_size") && msg.contains("line 2"), "{msg}");
+        assert!(
+            msg.contains("batch_size") && msg.contains("line 2"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn inconsistent_heads_rejected() {
-        let config = ModelConfig { d_model: 100, n_heads: 3, ..Default::default() };
+        let config = ModelConfig {
+            d_model: 100,
+            n_heads: 3,
+            ..Default::default()
+        };
         assert!(config.validate().unwrap_err().contains("n_heads"));
     }
 }

@@ -36,7 +36,11 @@ pub fn label_smoothed_cross_entropy(
     let smooth = log_probs.mean_dim(1).neg() * keep;
     let nll_sum = nll.sum();
     let loss_sum = nll_sum.clone() * (1.0 - epsilon) + smooth.sum() * epsilon;
-    TokenLoss { mean: loss_sum / tokens.max(1) as f64, nll_sum, tokens }
+    TokenLoss {
+        mean: loss_sum / tokens.max(1) as f64,
+        nll_sum,
+        tokens,
+    }
 }
 
 #[cfg(test)]
@@ -51,7 +55,10 @@ mod tests {
     fn unsmoothed_matches_hand_computed_nll_and_ignores_padding() {
         let d = device();
         // Two positions: the second is padding and must not count.
-        let logits = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 9.0, 9.0, 9.0], [1, 2, 3]), &d);
+        let logits = Tensor::<3>::from_data(
+            TensorData::new(vec![1.0f32, 2.0, 3.0, 9.0, 9.0, 9.0], [1, 2, 3]),
+            &d,
+        );
         let targets = Tensor::<2, Int>::from_data(TensorData::new(vec![2i64, 0], [1, 2]), &d);
         let loss = label_smoothed_cross_entropy(logits, targets, 0, 0.0);
         let expected = -(3f64 - (1f64.exp() + 2f64.exp() + 3f64.exp()).ln());
@@ -63,7 +70,8 @@ mod tests {
     fn smoothing_of_uniform_logits_equals_log_v() {
         let d = device();
         let logits = Tensor::<3>::zeros([2, 3, 5], &d);
-        let targets = Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 2, 3, 4, 1, 2], [2, 3]), &d);
+        let targets =
+            Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 2, 3, 4, 1, 2], [2, 3]), &d);
         let loss = label_smoothed_cross_entropy(logits, targets, 0, 0.1);
         assert!((loss.mean.into_scalar::<f32>() as f64 - 5f64.ln()).abs() < 1e-5);
     }

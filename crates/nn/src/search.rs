@@ -45,7 +45,9 @@ fn length_limits(model: &Seq2Seq, sources: &[Vec<u32>], config: &SearchConfig) -
     let cap = model.max_positions().saturating_sub(1).max(1);
     sources
         .iter()
-        .map(|s| ((config.max_length_a * s.len() as f64) as usize + config.max_length_b).clamp(1, cap))
+        .map(|s| {
+            ((config.max_length_a * s.len() as f64) as usize + config.max_length_b).clamp(1, cap)
+        })
         .collect()
 }
 
@@ -59,7 +61,12 @@ fn host_rows(log_probs: Tensor<2>) -> (Vec<f32>, usize) {
 }
 
 /// Greedy decoding of each source sequence (ids already include EOS if the model was trained so).
-pub fn greedy_search(model: &Seq2Seq, sources: &[Vec<u32>], config: &SearchConfig, device: &Device) -> Vec<Hypothesis> {
+pub fn greedy_search(
+    model: &Seq2Seq,
+    sources: &[Vec<u32>],
+    config: &SearchConfig,
+    device: &Device,
+) -> Vec<Hypothesis> {
     if sources.is_empty() {
         return Vec::new();
     }
@@ -67,7 +74,13 @@ pub fn greedy_search(model: &Seq2Seq, sources: &[Vec<u32>], config: &SearchConfi
     let batch = TokenBatch::from_sequences(sources, config.pad_id, device);
     let mut state = model.start_decoding(&batch);
     let n = sources.len();
-    let mut outputs: Vec<Hypothesis> = (0..n).map(|_| Hypothesis { tokens: vec![], log_prob: 0.0, score: 0.0 }).collect();
+    let mut outputs: Vec<Hypothesis> = (0..n)
+        .map(|_| Hypothesis {
+            tokens: vec![],
+            log_prob: 0.0,
+            score: 0.0,
+        })
+        .collect();
     let mut done = vec![false; n];
     let mut ended_with_eos = vec![false; n];
     let mut last = vec![config.bos_id; n];
@@ -114,7 +127,12 @@ struct Beam {
 }
 
 /// Beam search; returns, per source, up to `beam_size` hypotheses, best first.
-pub fn beam_search(model: &Seq2Seq, sources: &[Vec<u32>], config: &SearchConfig, device: &Device) -> Vec<Vec<Hypothesis>> {
+pub fn beam_search(
+    model: &Seq2Seq,
+    sources: &[Vec<u32>],
+    config: &SearchConfig,
+    device: &Device,
+) -> Vec<Vec<Hypothesis>> {
     let k = config.beam_size.max(1);
     let n = sources.len();
     if n == 0 {
@@ -125,19 +143,35 @@ pub fn beam_search(model: &Seq2Seq, sources: &[Vec<u32>], config: &SearchConfig,
     let mut state = model.start_decoding(&batch);
     // Start with a single live beam per sentence: rows of `state` follow `live` order.
     let mut live: Vec<(usize, Vec<Beam>)> = (0..n)
-        .map(|s| (s, vec![Beam { tokens: vec![], log_prob: 0.0 }]))
+        .map(|s| {
+            (
+                s,
+                vec![Beam {
+                    tokens: vec![],
+                    log_prob: 0.0,
+                }],
+            )
+        })
         .collect();
     let mut finished: Vec<Vec<Hypothesis>> = (0..n).map(|_| Vec::new()).collect();
     let finish = |beam_tokens: &[u32], log_prob: f64, with_eos: bool| {
         let length = beam_tokens.len() + usize::from(with_eos);
-        Hypothesis { tokens: beam_tokens.to_vec(), log_prob, score: log_prob / length_penalty(length.max(1), config.alpha) }
+        Hypothesis {
+            tokens: beam_tokens.to_vec(),
+            log_prob,
+            score: log_prob / length_penalty(length.max(1), config.alpha),
+        }
     };
 
     let mut step = 0usize;
     while !live.is_empty() {
         let last: Vec<u32> = live
             .iter()
-            .flat_map(|(_, beams)| beams.iter().map(|b| *b.tokens.last().unwrap_or(&config.bos_id)))
+            .flat_map(|(_, beams)| {
+                beams
+                    .iter()
+                    .map(|b| *b.tokens.last().unwrap_or(&config.bos_id))
+            })
             .collect();
         let (lp, v) = host_rows(model.decode_step(&mut state, &last));
         let mut next_live = Vec::with_capacity(live.len());
@@ -148,7 +182,12 @@ pub fn beam_search(model: &Seq2Seq, sources: &[Vec<u32>], config: &SearchConfig,
             let mut candidates: Vec<(f64, usize, u32)> = Vec::with_capacity(beams.len() * v);
             for (b, beam) in beams.iter().enumerate() {
                 let scores = &lp[(row + b) * v..(row + b + 1) * v];
-                candidates.extend(scores.iter().enumerate().map(|(t, &s)| (beam.log_prob + s as f64, b, t as u32)));
+                candidates.extend(
+                    scores
+                        .iter()
+                        .enumerate()
+                        .map(|(t, &s)| (beam.log_prob + s as f64, b, t as u32)),
+                );
             }
             let take = (2 * k).min(candidates.len());
             candidates.select_nth_unstable_by(take - 1, |a, b| b.0.total_cmp(&a.0));
@@ -218,16 +257,39 @@ pub fn score_targets(
     if sources.is_empty() {
         return Vec::new();
     }
-    let inputs: Vec<Vec<u32>> = targets.iter().map(|t| std::iter::once(config.bos_id).chain(t.iter().copied()).collect()).collect();
-    let outputs: Vec<Vec<u32>> = targets.iter().map(|t| t.iter().copied().chain(std::iter::once(config.eos_id)).collect()).collect();
+    let inputs: Vec<Vec<u32>> = targets
+        .iter()
+        .map(|t| {
+            std::iter::once(config.bos_id)
+                .chain(t.iter().copied())
+                .collect()
+        })
+        .collect();
+    let outputs: Vec<Vec<u32>> = targets
+        .iter()
+        .map(|t| {
+            t.iter()
+                .copied()
+                .chain(std::iter::once(config.eos_id))
+                .collect()
+        })
+        .collect();
     let source = TokenBatch::from_sequences(sources, config.pad_id, device);
     let input = TokenBatch::from_sequences(&inputs, config.pad_id, device);
     let logits = model.forward(&source, &input);
     let [b, t, v] = logits.dims();
-    let (lp, _) = host_rows(burn::tensor::activation::log_softmax(logits.reshape([b * t, v]), 1));
+    let (lp, _) = host_rows(burn::tensor::activation::log_softmax(
+        logits.reshape([b * t, v]),
+        1,
+    ));
     outputs
         .iter()
         .enumerate()
-        .map(|(row, out)| out.iter().enumerate().map(|(pos, &tok)| lp[(row * t + pos) * v + tok as usize] as f64).sum())
+        .map(|(row, out)| {
+            out.iter()
+                .enumerate()
+                .map(|(pos, &tok)| lp[(row * t + pos) * v + tok as usize] as f64)
+                .sum()
+        })
         .collect()
 }

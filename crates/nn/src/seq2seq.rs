@@ -64,7 +64,13 @@ impl MultiHeadAttention {
 
     /// query [B, Tq, D], key/value [B, H, Tk, Dh], bias broadcastable to [B, H, Tq, Tk]
     /// -> [B, Tq, D]
-    fn attend(&self, query: Tensor<3>, key: Tensor<4>, value: Tensor<4>, bias: Tensor<4>) -> Tensor<3> {
+    fn attend(
+        &self,
+        query: Tensor<3>,
+        key: Tensor<4>,
+        value: Tensor<4>,
+        bias: Tensor<4>,
+    ) -> Tensor<3> {
         let [b, tq, d] = query.dims();
         let q = self.split_heads(self.query.forward(query));
         // [B, H, Tq, Tk]
@@ -141,7 +147,9 @@ impl EncoderLayer {
     /// x [B, S, D], source_bias [B, 1, 1, S] -> [B, S, D]
     fn forward(&self, x: Tensor<3>, source_bias: Tensor<4>) -> Tensor<3> {
         let h = self.self_attention_norm.forward(x.clone());
-        let x = x + self.dropout.forward(self.self_attention.forward(h.clone(), h, source_bias));
+        let x = x + self
+            .dropout
+            .forward(self.self_attention.forward(h.clone(), h, source_bias));
         let h = self.feed_forward_norm.forward(x.clone());
         x + self.dropout.forward(self.feed_forward.forward(h))
     }
@@ -161,7 +169,12 @@ pub struct DecoderLayer {
 impl DecoderLayer {
     fn new(config: &ModelConfig, device: &Device) -> Self {
         let attention = || {
-            MultiHeadAttention::new(config.d_model, config.n_heads, config.attention_dropout, device)
+            MultiHeadAttention::new(
+                config.d_model,
+                config.n_heads,
+                config.attention_dropout,
+                device,
+            )
         };
         Self {
             self_attention_norm: LayerNormConfig::new(config.d_model).init(device),
@@ -184,9 +197,13 @@ impl DecoderLayer {
         source_bias: Tensor<4>,
     ) -> Tensor<3> {
         let h = self.self_attention_norm.forward(x.clone());
-        let x = x + self.dropout.forward(self.self_attention.forward(h.clone(), h, target_bias));
+        let x = x + self
+            .dropout
+            .forward(self.self_attention.forward(h.clone(), h, target_bias));
         let h = self.cross_attention_norm.forward(x.clone());
-        let x = x + self.dropout.forward(self.cross_attention.forward(h, memory, source_bias));
+        let x = x + self
+            .dropout
+            .forward(self.cross_attention.forward(h, memory, source_bias));
         let h = self.feed_forward_norm.forward(x.clone());
         x + self.dropout.forward(self.feed_forward.forward(h))
     }
@@ -248,7 +265,10 @@ impl DecoderState {
     pub fn select_rows(&mut self, indices: &[usize]) {
         let device = self.source_bias.device();
         let idx = Tensor::<1, Int>::from_data(
-            TensorData::new(indices.iter().map(|&i| i as i64).collect::<Vec<_>>(), [indices.len()]),
+            TensorData::new(
+                indices.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+                [indices.len()],
+            ),
             &device,
         );
         let pick = |t: Tensor<4>| t.select(0, idx.clone());
@@ -293,7 +313,11 @@ impl TokenBatch {
     /// [B, 1, 1, L] additive attention bias hiding padding keys.
     fn key_bias(&self) -> Tensor<4> {
         let [b, l] = self.padding.dims();
-        self.padding.clone().float().mul_scalar(MASKED).reshape([b, 1, 1, l])
+        self.padding
+            .clone()
+            .float()
+            .mul_scalar(MASKED)
+            .reshape([b, 1, 1, l])
     }
 }
 
@@ -317,7 +341,12 @@ pub struct Seq2Seq {
 }
 
 impl Seq2Seq {
-    pub fn new(config: &ModelConfig, source_vocab: usize, target_vocab: usize, device: &Device) -> Self {
+    pub fn new(
+        config: &ModelConfig,
+        source_vocab: usize,
+        target_vocab: usize,
+        device: &Device,
+    ) -> Self {
         // Transformer-base style N(0, D^-1/2) init: with sqrt(D) input scaling the embedded
         // tokens have unit variance, and a tied output projection starts with small logits.
         let std = (config.d_model as f64).powf(-0.5);
@@ -332,9 +361,13 @@ impl Seq2Seq {
             learned_positions: (config.positions == PositionEncoding::Learned)
                 .then(|| embedding(config.max_positions)),
             embedding_dropout: DropoutConfig::new(config.dropout).init(),
-            encoder_layers: (0..config.encoder_layers).map(|_| EncoderLayer::new(config, device)).collect(),
+            encoder_layers: (0..config.encoder_layers)
+                .map(|_| EncoderLayer::new(config, device))
+                .collect(),
             encoder_norm: LayerNormConfig::new(config.d_model).init(device),
-            decoder_layers: (0..config.decoder_layers).map(|_| DecoderLayer::new(config, device)).collect(),
+            decoder_layers: (0..config.decoder_layers)
+                .map(|_| DecoderLayer::new(config, device))
+                .collect(),
             decoder_norm: LayerNormConfig::new(config.d_model).init(device),
             output_projection: (!config.tie_output_embedding).then(|| {
                 LinearConfig::new(config.d_model, target_vocab)
@@ -376,7 +409,11 @@ impl Seq2Seq {
             self.max_positions
         );
         let x = table.forward(ids);
-        let x = if self.scale_embeddings { x * (self.d_model as f64).sqrt() } else { x };
+        let x = if self.scale_embeddings {
+            x * (self.d_model as f64).sqrt()
+        } else {
+            x
+        };
         let positions = self.positions(start, l, &x.device()).unsqueeze::<3>();
         let x = x + positions;
         self.embedding_dropout.forward(x)
@@ -428,11 +465,21 @@ impl Seq2Seq {
             .decoder_layers
             .iter()
             .map(|layer| {
-                let (cross_key, cross_value) = layer.cross_attention.project_key_value(memory.clone());
-                LayerCache { self_key: None, self_value: None, cross_key, cross_value }
+                let (cross_key, cross_value) =
+                    layer.cross_attention.project_key_value(memory.clone());
+                LayerCache {
+                    self_key: None,
+                    self_value: None,
+                    cross_key,
+                    cross_value,
+                }
             })
             .collect();
-        DecoderState { layers, source_bias: source.key_bias(), position: 0 }
+        DecoderState {
+            layers,
+            source_bias: source.key_bias(),
+            position: 0,
+        }
     }
 
     /// Feeds one token per row. last_tokens [B] -> log-probabilities [B, V]
@@ -440,7 +487,10 @@ impl Seq2Seq {
         let device = state.source_bias.device();
         let b = last_tokens.len();
         let ids = Tensor::<2, Int>::from_data(
-            TensorData::new(last_tokens.iter().map(|&t| t as i64).collect::<Vec<_>>(), [b, 1]),
+            TensorData::new(
+                last_tokens.iter().map(|&t| t as i64).collect::<Vec<_>>(),
+                [b, 1],
+            ),
             &device,
         );
         let mut x = self.embed(&self.target_embedding, ids, state.position);
@@ -448,14 +498,21 @@ impl Seq2Seq {
             x = layer.step(x, cache, state.source_bias.clone());
         }
         state.position += 1;
-        let logits = self.project(self.decoder_norm.forward(x)).reshape([b, self.target_vocab_size()]);
+        let logits = self
+            .project(self.decoder_norm.forward(x))
+            .reshape([b, self.target_vocab_size()]);
         burn::tensor::activation::log_softmax(logits, 1)
     }
 }
 
 /// Sinusoidal position codes (Vaswani et al. 2017, §3.5), [len, D] for positions start..start+len.
 /// Even channels sin, odd channels cos — the interleaved layout of the paper.
-pub fn sinusoidal_positions(start: usize, len: usize, d_model: usize, device: &Device) -> Tensor<2> {
+pub fn sinusoidal_positions(
+    start: usize,
+    len: usize,
+    d_model: usize,
+    device: &Device,
+) -> Tensor<2> {
     let mut table = vec![0f32; len * d_model];
     for p in 0..len {
         let pos = (start + p) as f64;

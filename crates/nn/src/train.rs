@@ -84,15 +84,26 @@ pub struct TrainReport {
 }
 
 /// Learning rate for (1-based) `step`.
-pub fn learning_rate(config: &TrainingConfig, step: usize, total_steps: usize, d_model: usize) -> f64 {
+pub fn learning_rate(
+    config: &TrainingConfig,
+    step: usize,
+    total_steps: usize,
+    d_model: usize,
+) -> f64 {
     let step = step.max(1) as f64;
     match &config.schedule {
         Schedule::Constant => config.learning_rate,
-        Schedule::Noam { warmup_steps, factor } => {
+        Schedule::Noam {
+            warmup_steps,
+            factor,
+        } => {
             let warmup = (*warmup_steps).max(1) as f64;
             factor * (d_model as f64).powf(-0.5) * step.powf(-0.5).min(step * warmup.powf(-1.5))
         }
-        Schedule::WarmupCosine { warmup_steps, min_learning_rate } => {
+        Schedule::WarmupCosine {
+            warmup_steps,
+            min_learning_rate,
+        } => {
             let warmup = *warmup_steps as f64;
             if step <= warmup {
                 return config.learning_rate * step / warmup;
@@ -100,7 +111,9 @@ pub fn learning_rate(config: &TrainingConfig, step: usize, total_steps: usize, d
             let span = (total_steps as f64 - warmup).max(1.0);
             let progress = ((step - warmup) / span).min(1.0);
             min_learning_rate
-                + 0.5 * (config.learning_rate - min_learning_rate) * (1.0 + (std::f64::consts::PI * progress).cos())
+                + 0.5
+                    * (config.learning_rate - min_learning_rate)
+                    * (1.0 + (std::f64::consts::PI * progress).cos())
         }
     }
 }
@@ -156,11 +169,15 @@ pub fn clip_global_norm<M: Module>(model: &M, grads: &mut GradientsParams, max_n
 }
 
 fn checkpoint_path(run_dir: &Path, step: usize) -> PathBuf {
-    run_dir.join("checkpoints").join(format!("step-{step:08}.bpk"))
+    run_dir
+        .join("checkpoints")
+        .join(format!("step-{step:08}.bpk"))
 }
 
 fn optimizer_path(run_dir: &Path, step: usize) -> PathBuf {
-    run_dir.join("checkpoints").join(format!("step-{step:08}.optim.bpk"))
+    run_dir
+        .join("checkpoints")
+        .join(format!("step-{step:08}.optim.bpk"))
 }
 
 pub fn state_path(run_dir: &Path) -> PathBuf {
@@ -177,12 +194,17 @@ pub fn averaged_model_path(run_dir: &Path) -> PathBuf {
 
 pub fn load_state(run_dir: &Path) -> anyhow::Result<TrainState> {
     let path = state_path(run_dir);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: corrupt training state", path.display()))
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: corrupt training state", path.display()))
 }
 
 fn save_state(run_dir: &Path, state: &TrainState) -> anyhow::Result<()> {
-    write_atomic(&state_path(run_dir), serde_json::to_string_pretty(state)?.as_bytes())
+    write_atomic(
+        &state_path(run_dir),
+        serde_json::to_string_pretty(state)?.as_bytes(),
+    )
 }
 
 fn log_line(run_dir: &Path, line: &str) -> anyhow::Result<()> {
@@ -211,8 +233,15 @@ pub fn train<T: TrainTask>(
     config.validate().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(run_dir.join("checkpoints"))
         .with_context(|| format!("creating {}", run_dir.display()))?;
-    let device = model.devices().into_iter().next().context("model has no parameters")?;
-    anyhow::ensure!(device.is_autodiff(), "training needs the model on an autodiff device");
+    let device = model
+        .devices()
+        .into_iter()
+        .next()
+        .context("model has no parameters")?;
+    anyhow::ensure!(
+        device.is_autodiff(),
+        "training needs the model on an autodiff device"
+    );
 
     let mut optimizer = AdamWConfig::new()
         .with_beta_1(config.adam_beta1 as f32)
@@ -221,19 +250,27 @@ pub fn train<T: TrainTask>(
         .with_weight_decay(config.weight_decay as f32)
         .init();
     let (mut model, mut state) = if resume {
-        let state = load_state(run_dir).with_context(|| format!("nothing to resume in {}", run_dir.display()))?;
+        let state = load_state(run_dir)
+            .with_context(|| format!("nothing to resume in {}", run_dir.display()))?;
         if state.finished {
             bail!("{}: this run already finished", run_dir.display());
         }
         let model = if state.step == 0 {
             model
         } else {
-            optimizer = optimizer.load(optimizer_path(run_dir, state.step)).map_err(|e| {
-                anyhow::anyhow!("{}: {e}", optimizer_path(run_dir, state.step).display())
-            })?;
+            optimizer = optimizer
+                .load(optimizer_path(run_dir, state.step))
+                .map_err(|e| {
+                    anyhow::anyhow!("{}: {e}", optimizer_path(run_dir, state.step).display())
+                })?;
             load_model(model, &checkpoint_path(run_dir, state.step))?
         };
-        eprintln!("resuming {} at step {} (epoch {})", run_dir.display(), state.step, state.epoch + 1);
+        eprintln!(
+            "resuming {} at step {} (epoch {})",
+            run_dir.display(),
+            state.step,
+            state.epoch + 1
+        );
         (model, state)
     } else {
         if state_path(run_dir).exists() {
@@ -260,19 +297,30 @@ pub fn train<T: TrainTask>(
 
     let progress = ProgressBar::new(total_steps as u64).with_position(state.step as u64);
     progress.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps ({eta}) {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} steps ({eta}) {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
 
     while !stop && state.step < total_steps && (config.epochs == 0 || state.epoch < config.epochs) {
         let batches = task.epoch_batches(state.epoch, config.seed);
         for batch in batches.iter().skip(state.batch_in_epoch) {
             // Dropout noise depends on the step only, so resumed runs repeat it exactly.
-            device.seed(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(state.step as u64));
+            device.seed(
+                config
+                    .seed
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .wrapping_add(state.step as u64),
+            );
             let loss = task.loss(&model, batch);
             let loss_value = loss.mean.clone().into_scalar::<f64>();
-            anyhow::ensure!(loss_value.is_finite(), "training diverged at step {} (loss {loss_value})", state.step + 1);
+            anyhow::ensure!(
+                loss_value.is_finite(),
+                "training diverged at step {} (loss {loss_value})",
+                state.step + 1
+            );
             let mut grads = GradientsParams::from_grads(loss.mean.backward(), &model);
             if config.clip_grad_norm > 0.0 {
                 clip_global_norm(&model, &mut grads, config.clip_grad_norm);
@@ -284,7 +332,10 @@ pub fn train<T: TrainTask>(
             window_loss.0 += loss_value;
             window_loss.1 += 1;
             progress.set_position(state.step as u64);
-            progress.set_message(format!("epoch {} loss {loss_value:.3} lr {lr:.2e}", state.epoch + 1));
+            progress.set_message(format!(
+                "epoch {} loss {loss_value:.3} lr {lr:.2e}",
+                state.epoch + 1
+            ));
             if progress.is_hidden() && state.step % 100 == 0 {
                 let elapsed = started.elapsed().as_secs_f64();
                 eprintln!(
@@ -298,9 +349,13 @@ pub fn train<T: TrainTask>(
             }
 
             let epoch_end = state.batch_in_epoch == batches.len();
-            let eval_now = if config.eval_every > 0 { state.step % config.eval_every == 0 } else { epoch_end }
-                || state.step == total_steps;
-            let checkpoint_now = eval_now || (config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0);
+            let eval_now = if config.eval_every > 0 {
+                state.step % config.eval_every == 0
+            } else {
+                epoch_end
+            } || state.step == total_steps;
+            let checkpoint_now = eval_now
+                || (config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0);
             if epoch_end {
                 state.epoch += 1;
                 state.batch_in_epoch = 0;
@@ -309,8 +364,16 @@ pub fn train<T: TrainTask>(
                 let evaluation = task.evaluate(&model.valid())?;
                 let train_loss = window_loss.0 / window_loss.1.max(1) as f64;
                 window_loss = (0.0, 0);
-                let record = EvalRecord { step: state.step, epoch: state.epoch, evaluation, train_loss };
-                let improved = state.best.as_ref().is_none_or(|b| record.evaluation.score > b.evaluation.score);
+                let record = EvalRecord {
+                    step: state.step,
+                    epoch: state.epoch,
+                    evaluation,
+                    train_loss,
+                };
+                let improved = state
+                    .best
+                    .as_ref()
+                    .is_none_or(|b| record.evaluation.score > b.evaluation.score);
                 let line = format!(
                     "step {} epoch {} train_loss {:.4} dev {}{}",
                     record.step,
@@ -330,7 +393,12 @@ pub fn train<T: TrainTask>(
                 }
                 state.evaluations.push(record);
                 if config.patience > 0 && state.evals_without_improvement >= config.patience {
-                    progress.suspend(|| eprintln!("no improvement for {} evaluations: stopping", config.patience));
+                    progress.suspend(|| {
+                        eprintln!(
+                            "no improvement for {} evaluations: stopping",
+                            config.patience
+                        )
+                    });
                     stop = true;
                 }
             }
@@ -345,7 +413,8 @@ pub fn train<T: TrainTask>(
     }
     progress.finish_and_clear();
     state.train_seconds = seconds_before + started.elapsed().as_secs_f64();
-    let seconds_per_step = started.elapsed().as_secs_f64() / (state.step - steps_at_start).max(1) as f64;
+    let seconds_per_step =
+        started.elapsed().as_secs_f64() / (state.step - steps_at_start).max(1) as f64;
 
     let mut averaged = None;
     if config.average_last >= 2 && state.checkpoints.len() >= 2 {
@@ -359,14 +428,22 @@ pub fn train<T: TrainTask>(
         let mean = average_models(model.clone(), &last)?;
         save_model(&mean, &averaged_model_path(run_dir))?;
         let evaluation = task.evaluate(&mean.valid())?;
-        let line = format!("averaged last {} checkpoints: dev {}", last.len(), evaluation.summary);
+        let line = format!(
+            "averaged last {} checkpoints: dev {}",
+            last.len(),
+            evaluation.summary
+        );
         eprintln!("{line}");
         log_line(run_dir, &line)?;
         averaged = Some(evaluation);
     }
     state.finished = true;
     save_state(run_dir, &state)?;
-    Ok(TrainReport { state, averaged, seconds_per_step })
+    Ok(TrainReport {
+        state,
+        averaged,
+        seconds_per_step,
+    })
 }
 
 fn write_checkpoint<M: Module>(

@@ -25,7 +25,11 @@ pub struct Vocabulary {
 impl Vocabulary {
     /// Tokens seen at least `min_freq` times, most frequent first (ties alphabetically, so the
     /// result does not depend on corpus order), at most `max_size` of them besides the specials.
-    pub fn build<'a>(sentences: impl IntoIterator<Item = &'a [String]>, min_freq: usize, max_size: usize) -> Self {
+    pub fn build<'a>(
+        sentences: impl IntoIterator<Item = &'a [String]>,
+        min_freq: usize,
+        max_size: usize,
+    ) -> Self {
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for sentence in sentences {
             for token in sentence {
@@ -40,8 +44,15 @@ impl Vocabulary {
         if max_size > 0 {
             ranked.truncate(max_size);
         }
-        Self::from_tokens(SPECIALS.iter().copied().chain(ranked.into_iter().map(|(t, _)| t)).map(String::from).collect())
-            .expect("built vocabulary is consistent")
+        Self::from_tokens(
+            SPECIALS
+                .iter()
+                .copied()
+                .chain(ranked.into_iter().map(|(t, _)| t))
+                .map(String::from)
+                .collect(),
+        )
+        .expect("built vocabulary is consistent")
     }
 
     fn from_tokens(tokens: Vec<String>) -> anyhow::Result<Self> {
@@ -53,7 +64,10 @@ impl Vocabulary {
         let mut ids = HashMap::with_capacity(tokens.len());
         for (i, token) in tokens.iter().enumerate() {
             if token.is_empty() || token.chars().any(char::is_whitespace) {
-                bail!("entry {} ({token:?}) is empty or contains whitespace", i + 1);
+                bail!(
+                    "entry {} ({token:?}) is empty or contains whitespace",
+                    i + 1
+                );
             }
             if ids.insert(token.clone(), i as u32).is_some() {
                 bail!("entry {} ({token}) is a duplicate", i + 1);
@@ -75,12 +89,19 @@ impl Vocabulary {
     }
 
     pub fn token(&self, id: u32) -> &str {
-        self.tokens.get(id as usize).map(String::as_str).unwrap_or(UNK)
+        self.tokens
+            .get(id as usize)
+            .map(String::as_str)
+            .unwrap_or(UNK)
     }
 
     /// Tokens to ids with EOS appended (sources and targets alike end in EOS).
     pub fn encode(&self, tokens: &[String]) -> Vec<u32> {
-        tokens.iter().map(|t| self.id(t)).chain(std::iter::once(EOS_ID)).collect()
+        tokens
+            .iter()
+            .map(|t| self.id(t))
+            .chain(std::iter::once(EOS_ID))
+            .collect()
     }
 
     /// Ids to tokens, stopping at EOS and skipping the other specials.
@@ -100,7 +121,8 @@ impl Vocabulary {
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading vocabulary {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading vocabulary {}", path.display()))?;
         Self::from_tokens(text.lines().map(String::from).collect())
             .with_context(|| format!("{}: not a valid vocabulary file", path.display()))
     }

@@ -88,8 +88,14 @@ impl TrainTask for Reverse {
     fn loss(&self, model: &Seq2Seq, batch: &Vec<usize>) -> TokenLoss {
         let sources: Vec<Vec<u32>> = batch.iter().map(|&i| self.pairs[i].0.clone()).collect();
         let outputs: Vec<Vec<u32>> = batch.iter().map(|&i| self.pairs[i].1.clone()).collect();
-        let inputs: Vec<Vec<u32>> =
-            outputs.iter().map(|t| std::iter::once(BOS_ID).chain(t[..t.len() - 1].iter().copied()).collect()).collect();
+        let inputs: Vec<Vec<u32>> = outputs
+            .iter()
+            .map(|t| {
+                std::iter::once(BOS_ID)
+                    .chain(t[..t.len() - 1].iter().copied())
+                    .collect()
+            })
+            .collect();
         let logits = model.forward(
             &TokenBatch::from_sequences(&sources, PAD_ID, &self.device),
             &TokenBatch::from_sequences(&inputs, PAD_ID, &self.device),
@@ -101,8 +107,15 @@ impl TrainTask for Reverse {
     fn evaluate(&mut self, model: &Seq2Seq) -> anyhow::Result<Evaluation> {
         let sources: Vec<Vec<u32>> = self.pairs.iter().map(|p| p.0.clone()).collect();
         let hyps = greedy_search(model, &sources, &search(1), &self.device.clone().inner());
-        let correct = hyps.iter().zip(&self.pairs).filter(|(h, p)| h.tokens == p.1[..p.1.len() - 1]).count();
-        Ok(Evaluation { score: correct as f64, summary: format!("{correct}/10 exact") })
+        let correct = hyps
+            .iter()
+            .zip(&self.pairs)
+            .filter(|(h, p)| h.tokens == p.1[..p.1.len() - 1])
+            .count();
+        Ok(Evaluation {
+            score: correct as f64,
+            summary: format!("{correct}/10 exact"),
+        })
     }
 }
 
@@ -114,7 +127,10 @@ fn training_config(steps: usize, run_dir: &Path) -> TrainingConfig {
         epochs: 0,
         max_steps: steps,
         learning_rate: 3e-3,
-        schedule: Schedule::WarmupCosine { warmup_steps: 20, min_learning_rate: 1e-4 },
+        schedule: Schedule::WarmupCosine {
+            warmup_steps: 20,
+            min_learning_rate: 1e-4,
+        },
         weight_decay: 0.0,
         clip_grad_norm: 1.0,
         eval_every: 100,
@@ -133,8 +149,12 @@ fn new_model(device: &Device) -> Seq2Seq {
 fn params(model: &Seq2Seq) -> Vec<f32> {
     struct Collect(Vec<f32>);
     impl signscope_nn::burn::module::ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, p: &signscope_nn::burn::module::Param<Tensor<D>>) {
-            self.0.extend(p.val().into_data().try_into_vec_as::<f32>().unwrap());
+        fn visit_float<const D: usize>(
+            &mut self,
+            p: &signscope_nn::burn::module::Param<Tensor<D>>,
+        ) {
+            self.0
+                .extend(p.val().into_data().try_into_vec_as::<f32>().unwrap());
         }
     }
     let mut c = Collect(Vec::new());
@@ -147,16 +167,35 @@ fn tiny_model_overfits_and_search_checkpoints_and_averaging_work() {
     let _rng = RNG_USERS.lock().unwrap_or_else(|e| e.into_inner());
     let device = signscope_nn::training_device();
     let dir = tempfile::tempdir().unwrap();
-    let mut task = Reverse { pairs: pairs(), device: device.clone() };
-    let report = train(&mut task, new_model(&device), &training_config(300, dir.path()), 32, dir.path(), false).unwrap();
+    let mut task = Reverse {
+        pairs: pairs(),
+        device: device.clone(),
+    };
+    let report = train(
+        &mut task,
+        new_model(&device),
+        &training_config(300, dir.path()),
+        32,
+        dir.path(),
+        false,
+    )
+    .unwrap();
     let best = report.state.best.clone().unwrap();
-    assert_eq!(best.evaluation.score, 10.0, "{:?}", report.state.evaluations);
+    assert_eq!(
+        best.evaluation.score, 10.0,
+        "{:?}",
+        report.state.evaluations
+    );
     assert!(report.averaged.is_some());
     assert_eq!(report.state.checkpoints.len(), 3);
 
     // Best checkpoint reloads into an inference model that reproduces all ten reversals.
     let cpu = device.clone().inner();
-    let model = load_model(Seq2Seq::new(&tiny_model_config(), VOCAB, VOCAB, &cpu), &dir.path().join("best.bpk")).unwrap();
+    let model = load_model(
+        Seq2Seq::new(&tiny_model_config(), VOCAB, VOCAB, &cpu),
+        &dir.path().join("best.bpk"),
+    )
+    .unwrap();
     let sources: Vec<Vec<u32>> = pairs().iter().map(|p| p.0.clone()).collect();
     let greedy = greedy_search(&model, &sources, &search(1), &cpu);
     for (h, (_, target)) in greedy.iter().zip(pairs()) {
@@ -167,13 +206,29 @@ fn tiny_model_overfits_and_search_checkpoints_and_averaging_work() {
     // reported log-probabilities agree with teacher-forced scoring.
     let beam1 = beam_search(&model, &sources, &search(1), &cpu);
     let beam4 = beam_search(&model, &sources, &search(4), &cpu);
-    let forced = score_targets(&model, &sources, &greedy.iter().map(|h| h.tokens.clone()).collect::<Vec<_>>(), &search(1), &cpu);
+    let forced = score_targets(
+        &model,
+        &sources,
+        &greedy.iter().map(|h| h.tokens.clone()).collect::<Vec<_>>(),
+        &search(1),
+        &cpu,
+    );
     for i in 0..sources.len() {
         assert_eq!(beam1[i][0].tokens, greedy[i].tokens);
         assert!((beam1[i][0].log_prob - greedy[i].log_prob).abs() < 1e-4);
-        assert!(beam4[i][0].score >= greedy[i].score - 1e-6, "{i}: {:?} vs {:?}", beam4[i][0], greedy[i]);
+        assert!(
+            beam4[i][0].score >= greedy[i].score - 1e-6,
+            "{i}: {:?} vs {:?}",
+            beam4[i][0],
+            greedy[i]
+        );
         assert!(beam4[i].windows(2).all(|w| w[0].score >= w[1].score));
-        assert!((forced[i] - greedy[i].log_prob).abs() < 1e-3, "{} vs {}", forced[i], greedy[i].log_prob);
+        assert!(
+            (forced[i] - greedy[i].log_prob).abs() < 1e-3,
+            "{} vs {}",
+            forced[i],
+            greedy[i].log_prob
+        );
     }
 
     // Save/load round trip preserves outputs exactly.
@@ -196,12 +251,27 @@ fn tiny_model_overfits_and_search_checkpoints_and_averaging_work() {
     }
 
     // A wrong architecture is refused with the file named.
-    let wrong = Seq2Seq::new(&ModelConfig { d_model: 16, ..tiny_model_config() }, VOCAB, VOCAB, &cpu);
+    let wrong = Seq2Seq::new(
+        &ModelConfig {
+            d_model: 16,
+            ..tiny_model_config()
+        },
+        VOCAB,
+        VOCAB,
+        &cpu,
+    );
     let msg = load_model(wrong, &copy_path).unwrap_err().to_string();
     assert!(msg.contains("copy.bpk"), "{msg}");
 
     // A finished run directory is not overwritten by a fresh start.
-    let again = train(&mut task, new_model(&device), &training_config(20, dir.path()), 32, dir.path(), false);
+    let again = train(
+        &mut task,
+        new_model(&device),
+        &training_config(20, dir.path()),
+        32,
+        dir.path(),
+        false,
+    );
     assert!(again.unwrap_err().to_string().contains("--resume"));
 }
 
@@ -211,29 +281,71 @@ fn resumed_run_reaches_the_same_parameters() {
     let device = signscope_nn::training_device();
     let straight = tempfile::tempdir().unwrap();
     let split = tempfile::tempdir().unwrap();
-    let mut task = Reverse { pairs: pairs(), device: device.clone() };
+    let mut task = Reverse {
+        pairs: pairs(),
+        device: device.clone(),
+    };
 
     let mut config = training_config(30, straight.path());
     config.average_last = 0;
     // Noam's rate does not depend on the total step count, so a 20-step run followed by a
     // resumed 30-step run follows the same schedule as one 30-step run.
-    config.schedule = Schedule::Noam { warmup_steps: 10, factor: 0.1 };
-    train(&mut task, new_model(&device), &config, 32, straight.path(), false).unwrap();
+    config.schedule = Schedule::Noam {
+        warmup_steps: 10,
+        factor: 0.1,
+    };
+    train(
+        &mut task,
+        new_model(&device),
+        &config,
+        32,
+        straight.path(),
+        false,
+    )
+    .unwrap();
 
     // Same run, interrupted after 20 steps (a checkpoint) and resumed.
     let mut first = config.clone();
     first.max_steps = 20;
-    train(&mut task, new_model(&device), &first, 32, split.path(), false).unwrap();
+    train(
+        &mut task,
+        new_model(&device),
+        &first,
+        32,
+        split.path(),
+        false,
+    )
+    .unwrap();
     let mut state = load_state(split.path()).unwrap();
     // Pretend the process died before finishing: the schedule still targets 30 steps.
     state.finished = false;
-    std::fs::write(split.path().join("state.json"), serde_json::to_string(&state).unwrap()).unwrap();
-    let report = train(&mut task, new_model(&device), &config, 32, split.path(), true).unwrap();
+    std::fs::write(
+        split.path().join("state.json"),
+        serde_json::to_string(&state).unwrap(),
+    )
+    .unwrap();
+    let report = train(
+        &mut task,
+        new_model(&device),
+        &config,
+        32,
+        split.path(),
+        true,
+    )
+    .unwrap();
     assert_eq!(report.state.step, 30);
 
     let cpu = device.inner();
-    let a = load_model(new_model(&cpu), &straight.path().join("checkpoints/step-00000030.bpk")).unwrap();
-    let b = load_model(new_model(&cpu), &split.path().join("checkpoints/step-00000030.bpk")).unwrap();
+    let a = load_model(
+        new_model(&cpu),
+        &straight.path().join("checkpoints/step-00000030.bpk"),
+    )
+    .unwrap();
+    let b = load_model(
+        new_model(&cpu),
+        &split.path().join("checkpoints/step-00000030.bpk"),
+    )
+    .unwrap();
     for (x, y) in params(&a).iter().zip(params(&b)) {
         assert!((x - y).abs() < 1e-5, "{x} vs {y}");
     }

@@ -1,0 +1,187 @@
+//! Command-line entry points, wired by the `signscope` binary as `signscope train slt`,
+//! `signscope translate` and `signscope eval slt`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use signscope_corpus::Split;
+
+use crate::config::SltConfig;
+use crate::data::load_split;
+use crate::translator::{DecodeOptions, Translator, train_from_config};
+
+/// Train a gloss→text (or text→gloss) transformer from a TOML configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainSltArgs {
+    /// Run configuration (`[data]`, `[model]`, `[training]`), e.g.
+    /// crates/slt/configs/phoenix2014t_g2t.toml
+    pub config: PathBuf,
+    /// Continue the run in the configured run directory from its newest checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Folder with the corpus folders (overrides data.data_dir; default
+    /// $SIGNSCOPE_SHARED/data or ../shared/data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Output folder (overrides training.run_dir).
+    #[arg(long)]
+    pub run_dir: Option<PathBuf>,
+    /// Stop after this many optimizer steps (overrides training.max_steps; for smoke runs).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+}
+
+/// Translate a gloss sequence (or several recognizer hypotheses) with a trained model.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TranslateArgs {
+    /// Source sentence, e.g. "MORGEN REGEN". Repeat to pass the recognizer's top-k hypotheses
+    /// of one sign sequence: each is translated and the one the model scores best (by its
+    /// length-normalised log-probability) is printed.
+    #[arg(long = "glosses", required = true)]
+    pub glosses: Vec<String>,
+    /// Model directory (config.toml, source_vocab.txt, target_vocab.txt, model.bpk).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Beam width (1 = greedy); default from the model's training.beam_size.
+    #[arg(long)]
+    pub beam: Option<usize>,
+    /// Length-penalty exponent α; default from the model's training.beam_alpha.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Also print every hypothesis's translation and scores.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// Score a trained model on a corpus split (BLEU-1..4, ROUGE-L).
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalSltArgs {
+    /// Model directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, value_enum, default_value = "dev")]
+    pub split: Split,
+    /// Folder with the corpus folders (default: the model config's data_dir, else
+    /// $SIGNSCOPE_SHARED/data or ../shared/data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub beam: Option<usize>,
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Write "id<TAB>hypothesis<TAB>reference" lines here.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run_train(args: TrainSltArgs) -> anyhow::Result<()> {
+    let mut config = SltConfig::load(&args.config)?;
+    if let Some(steps) = args.max_steps {
+        config.training.max_steps = steps;
+    }
+    let (report, run_dir) = train_from_config(
+        config,
+        &args.config,
+        args.data_dir.as_deref(),
+        args.run_dir.as_deref(),
+        args.resume,
+    )?;
+    if let Some(best) = &report.state.best {
+        println!("best dev (step {}): {}", best.step, best.evaluation.summary);
+    }
+    if let Some(avg) = &report.averaged {
+        println!("averaged checkpoints: {}", avg.summary);
+    }
+    println!(
+        "{} steps, {:.3} s/step, model in {}",
+        report.state.step,
+        report.seconds_per_step,
+        run_dir.display()
+    );
+    Ok(())
+}
+
+fn options(translator: &Translator, beam: Option<usize>, alpha: Option<f64>) -> DecodeOptions {
+    let default = translator.default_options();
+    DecodeOptions {
+        beam_size: beam.unwrap_or(default.beam_size),
+        alpha: alpha.unwrap_or(default.alpha),
+    }
+}
+
+pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
+    let translator = Translator::load(&args.model)?;
+    let options = options(&translator, args.beam, args.alpha);
+    let sources: Vec<Vec<String>> = args
+        .glosses
+        .iter()
+        .map(|g| translator.tokenize_source(g))
+        .collect();
+    let choice = translator.translate_candidates(&sources, options)?;
+    if args.verbose {
+        for (i, t) in choice.translations.iter().enumerate() {
+            eprintln!(
+                "[{i}] {} -> {} (log P {:.3}, score {:.3})",
+                args.glosses[i], t.text, t.log_prob, t.score
+            );
+        }
+    }
+    println!("{}", choice.translations[choice.chosen].text);
+    Ok(())
+}
+
+pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
+    let translator = Translator::load(&args.model)?;
+    let options = options(&translator, args.beam, args.alpha);
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| translator.config.data_dir());
+    let examples = load_split(&translator.config.data, &data_dir, args.split)?;
+    let started = std::time::Instant::now();
+    let scores = translator.evaluate(&examples, options, 64)?;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.output {
+        let mut text = String::new();
+        for ((e, h), r) in examples
+            .iter()
+            .zip(&scores.hypotheses)
+            .zip(&scores.references)
+        {
+            text.push_str(&format!("{}\t{h}\t{r}\n", e.id));
+        }
+        signscope_nn::checkpoint::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "{} {} (beam {}, alpha {}): {} [{:.1} s, {:.1} ms/sentence]",
+        args.model.display(),
+        args.split.as_str(),
+        options.beam_size,
+        options.alpha,
+        scores.summary(),
+        seconds,
+        1000.0 * seconds / examples.len() as f64
+    );
+    Ok(())
+}
+
+/// The three commands together, for binaries that want them under one subcommand
+/// (the `slt` example uses this).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SltCommand {
+    /// Train from a TOML configuration.
+    Train(TrainSltArgs),
+    /// Translate glosses with a trained model.
+    Translate(TranslateArgs),
+    /// Score a trained model on a split.
+    Eval(EvalSltArgs),
+}
+
+pub fn run(command: SltCommand) -> anyhow::Result<()> {
+    match command {
+        SltCommand::Train(args) => run_train(args),
+        SltCommand::Translate(args) => run_translate(args),
+        SltCommand::Eval(args) => run_eval(args),
+    }
+}

@@ -1,0 +1,172 @@
+//! Run configuration for gloss→text (and the reversed text→gloss) translation: a TOML file with
+//! `[data]`, `[model]` and `[training]` sections, in the spirit of joeynmt's YAML configs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use signscope_nn::config::{ModelConfig, TrainingConfig, parse_toml};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataset {
+    /// RWTH-PHOENIX-Weather-2014T: `phoenix-2014t/PHOENIX-2014-T.{split}.corpus.csv`
+    Phoenix2014t,
+    /// CSL-Daily: `csl-daily/csl-daily.{split}.tsv`
+    CslDaily,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    GlossToText,
+    TextToGloss,
+}
+
+/// How spoken-language text is split into tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextLevel {
+    /// Whitespace-separated words (German).
+    Word,
+    /// One token per character, whitespace dropped (Chinese).
+    Char,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub dataset: Dataset,
+    pub direction: Direction,
+    pub text_level: TextLevel,
+    /// Folder holding the corpus folders; default `$SIGNSCOPE_SHARED/data`, else
+    /// `../shared/data` (relative to the working directory).
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Lower-case the text side (sacrebleu scoring in signjoey is lower-cased).
+    #[serde(default = "yes")]
+    pub lowercase_text: bool,
+    /// Tokens seen fewer times in training map to `<unk>`.
+    #[serde(default = "one")]
+    pub source_min_freq: usize,
+    #[serde(default = "one")]
+    pub target_min_freq: usize,
+    /// Training pairs with a side longer than this (tokens) are skipped.
+    #[serde(default = "max_len")]
+    pub max_length: usize,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> usize {
+    1
+}
+fn max_len() -> usize {
+    120
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SltConfig {
+    pub data: DataConfig,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub training: TrainingConfig,
+}
+
+impl SltConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading configuration {}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
+        let config: SltConfig = parse_toml(text, path)?;
+        config
+            .model
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        config
+            .training
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if config.data.max_length + 2 > config.model.max_positions {
+            anyhow::bail!(
+                "{}: data.max_length ({}) + 2 exceeds model.max_positions ({})",
+                path.display(),
+                config.data.max_length,
+                config.model.max_positions
+            );
+        }
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("configuration serializes")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data.data_dir {
+            return dir.clone();
+        }
+        match std::env::var_os("SIGNSCOPE_SHARED") {
+            Some(shared) => PathBuf::from(shared).join("data"),
+            None => PathBuf::from("../shared/data"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[data]\ndataset = \"phoenix2014t\"\ndirection = \"gloss_to_text\"\ntext_level = \"word\"\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let config = SltConfig::parse(MINIMAL, Path::new("m.toml")).unwrap();
+        assert_eq!(config.model.d_model, 256);
+        assert!(config.data.lowercase_text);
+        let again = SltConfig::parse(&config.to_toml(), Path::new("again.toml")).unwrap();
+        assert_eq!(again, config);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_problem() {
+        let bad_enum = MINIMAL.replace("phoenix2014t", "phoenix");
+        let msg = SltConfig::parse(&bad_enum, Path::new("configs/x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("configs/x.toml") && msg.contains("phoenix"),
+            "{msg}"
+        );
+
+        let missing = "[data]\ndataset = \"csl_daily\"\n";
+        let msg = SltConfig::parse(missing, Path::new("y.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("y.toml") && msg.contains("direction"), "{msg}");
+
+        let heads = format!("{MINIMAL}[model]\nd_model = 30\nn_heads = 4\n");
+        let msg = SltConfig::parse(&heads, Path::new("z.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("z.toml") && msg.contains("n_heads"), "{msg}");
+    }
+
+    #[test]
+    fn shipped_configs_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        for name in [
+            "phoenix2014t_g2t.toml",
+            "phoenix2014t_t2g.toml",
+            "csl_daily_g2t.toml",
+        ] {
+            SltConfig::load(&dir.join(name)).unwrap();
+        }
+    }
+}

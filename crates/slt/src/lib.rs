@@ -1,0 +1,18 @@
+//! Gloss→text translation (SCOPE's translation stage without context, signjoey's
+//! Gloss2Text), and the same model reversed for text→gloss.
+//!
+//! ```no_run
+//! let translator = signscope_slt::Translator::load(std::path::Path::new("runs/slt/phoenix2014t_g2t"))?;
+//! println!("{}", translator.translate("MORGEN REGEN")?);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod translator;
+
+pub use config::{DataConfig, Dataset, Direction, SltConfig, TextLevel};
+pub use translator::{
+    CandidateChoice, DecodeOptions, DevScores, Translation, Translator, train_from_config,
+};

@@ -1,0 +1,514 @@
+//! The gloss→text translator: training task, model directory, and inference API.
+//!
+//! A model directory holds `config.toml` (the run configuration), `source_vocab.txt`,
+//! `target_vocab.txt` and `model.bpk` (the parameters chosen after training: the better of
+//! the best dev checkpoint and the average of the last checkpoints).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use signscope_corpus::Split;
+use signscope_nn::burn::prelude::*;
+use signscope_nn::checkpoint::{load_model, save_model};
+use signscope_nn::loss::{TokenLoss, label_smoothed_cross_entropy};
+use signscope_nn::search::{SearchConfig, beam_search, greedy_search};
+use signscope_nn::seq2seq::{Seq2Seq, TokenBatch};
+use signscope_nn::train::{
+    Evaluation, TrainReport, TrainTask, averaged_model_path, best_model_path, train,
+};
+use signscope_nn::vocab::{BOS_ID, EOS_ID, PAD_ID, Vocabulary};
+
+use crate::config::{Direction, SltConfig, TextLevel};
+use crate::data::{
+    Example, detokenize_text, epoch_batches, load_split, tokenize_glosses, tokenize_text,
+};
+use signscope_metrics::{BleuConfig, RougeVariant, corpus_bleu, corpus_rouge};
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const SOURCE_VOCAB_FILE: &str = "source_vocab.txt";
+pub const TARGET_VOCAB_FILE: &str = "target_vocab.txt";
+pub const MODEL_FILE: &str = "model.bpk";
+
+/// Decoding settings for one call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeOptions {
+    /// 1 = greedy search.
+    pub beam_size: usize,
+    /// GNMT length-penalty exponent.
+    pub alpha: f64,
+}
+
+/// One translation with the model's own scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translation {
+    pub text: String,
+    pub tokens: Vec<String>,
+    /// Sum of token log-probabilities (EOS included).
+    pub log_prob: f64,
+    /// Length-normalised score `log_prob / lp(n)` that beam search ranks by.
+    pub score: f64,
+}
+
+/// Result of translating several recognizer hypotheses of the same sign sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateChoice {
+    /// Index of the chosen hypothesis.
+    pub chosen: usize,
+    /// One translation per hypothesis, in input order.
+    pub translations: Vec<Translation>,
+}
+
+/// Dev-set scores with signjoey's scorers from `signscope-metrics`: sacrebleu 1.4.2
+/// `raw_corpus_bleu` (lower-cased, whitespace tokens, no tokenizer) and mscoco ROUGE-L
+/// (β = 1.2); character-level text is scored on `' '.join(list(s))` as for CSL-Daily.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DevScores {
+    pub bleu: [f64; 4],
+    pub rouge_l: f64,
+    pub sentences: usize,
+    pub hypotheses: Vec<String>,
+    pub references: Vec<String>,
+}
+
+impl DevScores {
+    pub fn summary(&self) -> String {
+        format!(
+            "BLEU-1 {:.2} BLEU-2 {:.2} BLEU-3 {:.2} BLEU-4 {:.2} ROUGE-L {:.2} ({} sentences)",
+            self.bleu[0], self.bleu[1], self.bleu[2], self.bleu[3], self.rouge_l, self.sentences
+        )
+    }
+}
+
+/// A trained translation model ready for inference.
+pub struct Translator {
+    pub config: SltConfig,
+    model: Seq2Seq,
+    source_vocab: Vocabulary,
+    target_vocab: Vocabulary,
+    device: Device,
+}
+
+fn search_config(model: &SltConfig, beam_size: usize, alpha: f64) -> SearchConfig {
+    SearchConfig {
+        beam_size,
+        alpha,
+        bos_id: BOS_ID,
+        eos_id: EOS_ID,
+        pad_id: PAD_ID,
+        // Text is up to ~3× longer than its glosses (characters for Chinese); glosses are shorter.
+        max_length_a: match model.data.direction {
+            Direction::GlossToText => 3.0,
+            Direction::TextToGloss => 1.5,
+        },
+        max_length_b: 10,
+    }
+}
+
+impl Translator {
+    /// Loads `dir/config.toml`, the two vocabularies and `dir/model.bpk` (or `model_file`).
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        Self::load_with(dir, &dir.join(MODEL_FILE))
+    }
+
+    pub fn load_with(dir: &Path, model_file: &Path) -> anyhow::Result<Self> {
+        if !dir.is_dir() {
+            bail!("{}: model directory not found", dir.display());
+        }
+        let config = SltConfig::load(&dir.join(CONFIG_FILE))?;
+        let source_vocab = Vocabulary::load(&dir.join(SOURCE_VOCAB_FILE))?;
+        let target_vocab = Vocabulary::load(&dir.join(TARGET_VOCAB_FILE))?;
+        let device = signscope_nn::cpu_device();
+        let template = Seq2Seq::new(
+            &config.model,
+            source_vocab.len(),
+            target_vocab.len(),
+            &device,
+        );
+        let model = load_model(template, model_file)?;
+        Ok(Self {
+            config,
+            model,
+            source_vocab,
+            target_vocab,
+            device,
+        })
+    }
+
+    pub fn default_options(&self) -> DecodeOptions {
+        DecodeOptions {
+            beam_size: self.config.training.beam_size,
+            alpha: self.config.training.beam_alpha,
+        }
+    }
+
+    /// Splits a source string the way training did (glosses verbatim, or text per `text_level`).
+    pub fn tokenize_source(&self, source: &str) -> Vec<String> {
+        match self.config.data.direction {
+            Direction::GlossToText => tokenize_glosses(source),
+            Direction::TextToGloss => tokenize_text(
+                source,
+                self.config.data.text_level,
+                self.config.data.lowercase_text,
+            ),
+        }
+    }
+
+    fn detokenize_target(&self, tokens: &[String]) -> String {
+        match self.config.data.direction {
+            Direction::GlossToText => detokenize_text(tokens, self.config.data.text_level),
+            Direction::TextToGloss => tokens.join(" "),
+        }
+    }
+
+    /// `translate("MORGEN REGEN")` → "morgen regnet es" (with the default beam).
+    pub fn translate(&self, source: &str) -> anyhow::Result<String> {
+        let tokens = self.tokenize_source(source);
+        Ok(self
+            .translate_batch(&[tokens], self.default_options())?
+            .remove(0)
+            .text)
+    }
+
+    /// Translates tokenized sources; sources longer than the model's position table are refused.
+    pub fn translate_batch(
+        &self,
+        sources: &[Vec<String>],
+        options: DecodeOptions,
+    ) -> anyhow::Result<Vec<Translation>> {
+        let limit = self.model.max_positions() - 1;
+        let ids: Vec<Vec<u32>> = sources
+            .iter()
+            .map(|s| self.source_vocab.encode(s))
+            .collect();
+        if let Some((i, s)) = ids.iter().enumerate().find(|(_, s)| s.len() > limit) {
+            bail!(
+                "source {} has {} tokens; this model accepts at most {}",
+                i + 1,
+                s.len() - 1,
+                limit - 1
+            );
+        }
+        let search = search_config(&self.config, options.beam_size.max(1), options.alpha);
+        let best: Vec<(Vec<u32>, f64, f64)> = if options.beam_size <= 1 {
+            greedy_search(&self.model, &ids, &search, &self.device)
+                .into_iter()
+                .map(|h| (h.tokens, h.log_prob, h.score))
+                .collect()
+        } else {
+            beam_search(&self.model, &ids, &search, &self.device)
+                .into_iter()
+                .map(|mut hyps| {
+                    let h = hyps.remove(0);
+                    (h.tokens, h.log_prob, h.score)
+                })
+                .collect()
+        };
+        Ok(best
+            .into_iter()
+            .map(|(ids, log_prob, score)| {
+                let tokens = self.target_vocab.decode(&ids);
+                Translation {
+                    text: self.detokenize_target(&tokens),
+                    tokens,
+                    log_prob,
+                    score,
+                }
+            })
+            .collect())
+    }
+
+    /// Translates each of the recognizer's hypotheses (e.g. its top 3) and picks the one whose
+    /// translation the model scores highest by its own length-normalised log-probability
+    /// `log P(text | glosses) / lp(|text|)`. The recognizer's own scores are not mixed in: a
+    /// hypothesis the translator finds easy to render fluently is taken as the more plausible
+    /// gloss sequence. Ties keep the earlier (higher-ranked) hypothesis.
+    pub fn translate_candidates(
+        &self,
+        hypotheses: &[Vec<String>],
+        options: DecodeOptions,
+    ) -> anyhow::Result<CandidateChoice> {
+        if hypotheses.is_empty() {
+            bail!("no recognizer hypotheses to translate");
+        }
+        let translations = self.translate_batch(hypotheses, options)?;
+        let mut chosen = 0;
+        for (i, t) in translations.iter().enumerate() {
+            if t.score > translations[chosen].score {
+                chosen = i;
+            }
+        }
+        Ok(CandidateChoice {
+            chosen,
+            translations,
+        })
+    }
+
+    /// Translates a whole split and scores it against the references.
+    pub fn evaluate(
+        &self,
+        examples: &[Example],
+        options: DecodeOptions,
+        batch_size: usize,
+    ) -> anyhow::Result<DevScores> {
+        let mut hypotheses = Vec::with_capacity(examples.len());
+        for chunk in examples.chunks(batch_size.max(1)) {
+            let sources: Vec<Vec<String>> = chunk.iter().map(|e| e.source.clone()).collect();
+            hypotheses.extend(
+                self.translate_batch(&sources, options)?
+                    .into_iter()
+                    .map(|t| t.text),
+            );
+        }
+        let references: Vec<String> = examples
+            .iter()
+            .map(|e| self.detokenize_target(&e.target))
+            .collect();
+        Ok(score_outputs(
+            hypotheses,
+            references,
+            self.target_is_char_level(),
+        ))
+    }
+
+    /// Whether the target side is scored per character (Chinese text).
+    pub fn target_is_char_level(&self) -> bool {
+        self.config.data.direction == Direction::GlossToText
+            && self.config.data.text_level == TextLevel::Char
+    }
+}
+
+/// BLEU-1..4 and ROUGE-L of detokenized outputs against references.
+pub fn score_outputs(
+    hypotheses: Vec<String>,
+    references: Vec<String>,
+    char_level: bool,
+) -> DevScores {
+    let bleu_config = BleuConfig {
+        char_level,
+        lowercase: true,
+        ..BleuConfig::signjoey()
+    };
+    let bleu = corpus_bleu(&hypotheses, &references, &bleu_config);
+    let rouge = corpus_rouge(&hypotheses, &references, RougeVariant::Mscoco, char_level);
+    DevScores {
+        bleu: bleu.bleu,
+        rouge_l: rouge.rouge_l,
+        sentences: hypotheses.len(),
+        hypotheses,
+        references,
+    }
+}
+
+/// Training data and dev evaluation plugged into the generic loop.
+pub struct SltTask {
+    train: Vec<(Vec<u32>, Vec<u32>)>,
+    dev: Vec<Example>,
+    source_vocab: Vocabulary,
+    target_vocab: Vocabulary,
+    config: SltConfig,
+    device: Device,
+}
+
+impl SltTask {
+    pub fn new(config: SltConfig, train: &[Example], dev: Vec<Example>, device: Device) -> Self {
+        let data = &config.data;
+        let kept: Vec<&Example> = train
+            .iter()
+            .filter(|e| e.source.len() <= data.max_length && e.target.len() <= data.max_length)
+            .collect();
+        let source_vocab = Vocabulary::build(
+            kept.iter().map(|e| e.source.as_slice()),
+            data.source_min_freq,
+            0,
+        );
+        let target_vocab = Vocabulary::build(
+            kept.iter().map(|e| e.target.as_slice()),
+            data.target_min_freq,
+            0,
+        );
+        let train = kept
+            .iter()
+            .map(|e| {
+                (
+                    source_vocab.encode(&e.source),
+                    target_vocab.encode(&e.target),
+                )
+            })
+            .collect();
+        let dev = if config.training.eval_max_sentences > 0 {
+            dev.into_iter()
+                .take(config.training.eval_max_sentences)
+                .collect()
+        } else {
+            dev
+        };
+        Self {
+            train,
+            dev,
+            source_vocab,
+            target_vocab,
+            config,
+            device,
+        }
+    }
+
+    pub fn source_vocab(&self) -> &Vocabulary {
+        &self.source_vocab
+    }
+
+    pub fn target_vocab(&self) -> &Vocabulary {
+        &self.target_vocab
+    }
+
+    pub fn train_pairs(&self) -> usize {
+        self.train.len()
+    }
+
+    fn translator(&self, model: &Seq2Seq) -> Translator {
+        Translator {
+            config: self.config.clone(),
+            model: model.clone(),
+            source_vocab: self.source_vocab.clone(),
+            target_vocab: self.target_vocab.clone(),
+            device: self.device.clone().inner(),
+        }
+    }
+}
+
+impl TrainTask for SltTask {
+    type Model = Seq2Seq;
+    type Batch = Vec<usize>;
+
+    fn epoch_batches(&self, epoch: usize, seed: u64) -> Vec<Vec<usize>> {
+        let lengths: Vec<usize> = self
+            .train
+            .iter()
+            .map(|(s, t)| s.len().max(t.len()))
+            .collect();
+        epoch_batches(&lengths, self.config.training.batch_size, epoch, seed)
+    }
+
+    fn loss(&self, model: &Seq2Seq, batch: &Vec<usize>) -> TokenLoss {
+        let sources: Vec<Vec<u32>> = batch.iter().map(|&i| self.train[i].0.clone()).collect();
+        // Target ids end with EOS; the decoder input is BOS + all but EOS.
+        let outputs: Vec<Vec<u32>> = batch.iter().map(|&i| self.train[i].1.clone()).collect();
+        let inputs: Vec<Vec<u32>> = outputs
+            .iter()
+            .map(|t| {
+                std::iter::once(BOS_ID)
+                    .chain(t[..t.len() - 1].iter().copied())
+                    .collect()
+            })
+            .collect();
+        let source = TokenBatch::from_sequences(&sources, PAD_ID, &self.device);
+        let input = TokenBatch::from_sequences(&inputs, PAD_ID, &self.device);
+        let output = TokenBatch::from_sequences(&outputs, PAD_ID, &self.device);
+        let logits = model.forward(&source, &input);
+        label_smoothed_cross_entropy(
+            logits,
+            output.ids,
+            PAD_ID,
+            self.config.training.label_smoothing,
+        )
+    }
+
+    fn evaluate(&mut self, model: &Seq2Seq) -> anyhow::Result<Evaluation> {
+        let translator = self.translator(model);
+        let scores = translator.evaluate(&self.dev, translator.default_options(), 64)?;
+        Ok(Evaluation {
+            score: scores.bleu[3],
+            summary: scores.summary(),
+        })
+    }
+}
+
+/// Trains the configured model; the run directory becomes a model directory (see module docs).
+pub fn train_from_config(
+    config: SltConfig,
+    config_path: &Path,
+    data_dir: Option<&Path>,
+    run_dir: Option<&Path>,
+    resume: bool,
+) -> anyhow::Result<(TrainReport, PathBuf)> {
+    let data_dir = data_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config.data_dir());
+    let run_dir = run_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(&config.training.run_dir));
+    let train_set = load_split(&config.data, &data_dir, Split::Train)?;
+    let dev_set = load_split(&config.data, &data_dir, Split::Dev)?;
+    let device = signscope_nn::training_device();
+    device.seed(config.training.seed);
+    let mut task = SltTask::new(config.clone(), &train_set, dev_set, device.clone());
+    eprintln!(
+        "{}: {} training pairs, {} dev pairs, vocabularies {} source / {} target",
+        config_path.display(),
+        task.train_pairs(),
+        task.dev.len(),
+        task.source_vocab.len(),
+        task.target_vocab.len()
+    );
+    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    if resume {
+        // The vocabularies of a resumed run must be the ones its checkpoints were trained with.
+        let saved = Vocabulary::load(&run_dir.join(SOURCE_VOCAB_FILE))?;
+        let saved_target = Vocabulary::load(&run_dir.join(TARGET_VOCAB_FILE))?;
+        if saved != task.source_vocab || saved_target != task.target_vocab {
+            bail!(
+                "{}: the data now gives different vocabularies than the run was started with",
+                run_dir.display()
+            );
+        }
+    } else {
+        if signscope_nn::train::state_path(&run_dir).exists() {
+            bail!(
+                "{} already holds a training run; pass --resume to continue it or choose another run_dir",
+                run_dir.display()
+            );
+        }
+        signscope_nn::checkpoint::write_atomic(
+            &run_dir.join(CONFIG_FILE),
+            config.to_toml().as_bytes(),
+        )?;
+        task.source_vocab.save(&run_dir.join(SOURCE_VOCAB_FILE))?;
+        task.target_vocab.save(&run_dir.join(TARGET_VOCAB_FILE))?;
+    }
+    let model = Seq2Seq::new(
+        &config.model,
+        task.source_vocab.len(),
+        task.target_vocab.len(),
+        &device,
+    );
+    let report = train(
+        &mut task,
+        model,
+        &config.training,
+        config.model.d_model,
+        &run_dir,
+        resume,
+    )?;
+
+    // model.bpk: the averaged parameters when they beat the best single checkpoint on dev.
+    let best_score = report.state.best.as_ref().map(|b| b.evaluation.score);
+    let use_average = matches!((&report.averaged, best_score), (Some(a), Some(b)) if a.score > b);
+    let chosen = if use_average {
+        averaged_model_path(&run_dir)
+    } else {
+        best_model_path(&run_dir)
+    };
+    let template = Seq2Seq::new(
+        &config.model,
+        task.source_vocab.len(),
+        task.target_vocab.len(),
+        &device.clone().inner(),
+    );
+    let model = load_model(template, &chosen)?;
+    save_model(&model, &run_dir.join(MODEL_FILE))?;
+    eprintln!(
+        "{} <- {}",
+        run_dir.join(MODEL_FILE).display(),
+        chosen.display()
+    );
+    Ok((report, run_dir))
+}
