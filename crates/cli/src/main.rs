@@ -35,6 +35,13 @@ enum Command {
     /// Produce signing from text: text → glosses (lexicon, retrieval, fingerspelling) →
     /// joined, smoothed skeleton animation (.pose, GIF, SVG, MP4 with ffmpeg).
     Produce(signscope_slp::cli::ProduceArgs),
+    /// Generate semi-synthetic signing: real gloss sequences (or a built-in dialogue
+    /// grammar with topic-dependent homonyms) rendered as COCO-WholeBody-133 .pose files
+    /// with generated motion, plus a manifest and a data card.
+    Synth(signscope_synth::cli::SynthArgs),
+    /// Sentence embeddings (MiniLM, multilingual-e5-small, or an OpenAI-compatible
+    /// /v1/embeddings server), with an on-disk cache.
+    Embed(signscope_embed::cli::EmbedArgs),
 }
 
 /// `signscope pose …`: file-format commands and processing commands side by side.
@@ -54,5 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::Score(args) => signscope_metrics::cli::run(args),
         Command::Corpus(cmd) => signscope_corpus::cli::run(cmd),
         Command::Produce(args) => signscope_slp::cli::run(args),
+        Command::Synth(args) => signscope_synth::cli::run(args),
+        Command::Embed(args) => signscope_embed::cli::run(args),
     }
 }
