@@ -62,13 +62,13 @@ impl Default for ModelConfig {
 
 impl ModelConfig {
     pub fn validate(&self) -> Result<(), String> {
-        if self.d_model == 0 || self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+        if self.d_model == 0 || self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
             return Err(format!(
                 "model.d_model ({}) must be a positive multiple of model.n_heads ({})",
                 self.d_model, self.n_heads
             ));
         }
-        if self.positions == PositionEncoding::Sinusoidal && self.d_model % 2 != 0 {
+        if self.positions == PositionEncoding::Sinusoidal && !self.d_model.is_multiple_of(2) {
             return Err(format!(
                 "model.d_model ({}) must be even for sinusoidal positions",
                 self.d_model
@@ -192,7 +192,7 @@ impl TrainingConfig {
         if self.epochs == 0 && self.max_steps == 0 {
             return Err("one of training.epochs or training.max_steps must be positive".into());
         }
-        if !(self.learning_rate > 0.0) {
+        if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
             return Err(format!(
                 "training.learning_rate = {} must be positive",
                 self.learning_rate
