@@ -147,6 +147,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v.txt");
         vocab.save(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o777,
+                0o644,
+                "atomic writes must not leave owner-only files"
+            );
+        }
         assert_eq!(Vocabulary::load(&path).unwrap(), vocab);
     }
 
