@@ -8,9 +8,10 @@
 
 use std::ops::Range;
 
+use signscope_pose::convert::{HOLISTIC_BODY_TO_COCO, OPENPOSE_BODY_TO_COCO};
 use signscope_pose::skeleton::{
-    COCO_BODY, COCO_FACE, HOLISTIC_FACE, HOLISTIC_LEFT_HAND, HOLISTIC_POSE, HOLISTIC_RIGHT_HAND,
-    HOLISTIC_WORLD, Layout, OPENPOSE_BODY, OPENPOSE_FACE,
+    COCO_BODY, COCO_BODY_POINTS, COCO_FACE, HOLISTIC_FACE, HOLISTIC_LEFT_HAND, HOLISTIC_POSE,
+    HOLISTIC_RIGHT_HAND, HOLISTIC_WORLD, Layout, OPENPOSE_BODY, OPENPOSE_FACE, coco,
 };
 use signscope_pose::{PoseError, PoseHeader};
 
@@ -33,45 +34,16 @@ impl BodyPoints {
     /// Find shoulders, elbows and wrists in a Holistic-style `POSE_LANDMARKS` component
     /// (or OpenPose / COCO-WholeBody names), and the face component if present.
     pub fn find(header: &PoseHeader) -> Result<BodyPoints, PoseError> {
-        let candidates: [(&str, [&str; 6]); 3] = [
-            (
-                HOLISTIC_POSE,
-                [
-                    "LEFT_SHOULDER",
-                    "RIGHT_SHOULDER",
-                    "LEFT_ELBOW",
-                    "RIGHT_ELBOW",
-                    "LEFT_WRIST",
-                    "RIGHT_WRIST",
-                ],
-            ),
-            (
-                OPENPOSE_BODY,
-                [
-                    "LShoulder",
-                    "RShoulder",
-                    "LElbow",
-                    "RElbow",
-                    "LWrist",
-                    "RWrist",
-                ],
-            ),
-            (
-                COCO_BODY,
-                [
-                    "left_shoulder",
-                    "right_shoulder",
-                    "left_elbow",
-                    "right_elbow",
-                    "left_wrist",
-                    "right_wrist",
-                ],
-            ),
+        // Left/right shoulder, elbow and wrist are COCO-WholeBody points 5..=10, in that
+        // order; pose's conversion tables name them in each source layout.
+        let candidates: [(&str, &dyn Fn(usize) -> Option<&'static str>); 3] = [
+            (HOLISTIC_POSE, &|i| HOLISTIC_BODY_TO_COCO[i]),
+            (OPENPOSE_BODY, &|i| Some(OPENPOSE_BODY_TO_COCO[i])),
+            (COCO_BODY, &|i| Some(COCO_BODY_POINTS[i])),
         ];
-        for (component, names) in candidates {
-            let found: Option<Vec<usize>> = names
-                .iter()
-                .map(|name| header.point_index(component, name))
+        for (component, name_of) in candidates {
+            let found: Option<Vec<usize>> = (coco::LEFT_SHOULDER..=coco::RIGHT_WRIST)
+                .map(|i| header.point_index(component, name_of(i)?))
                 .collect();
             if let Some(i) = found {
                 let face = [HOLISTIC_FACE, OPENPOSE_FACE, COCO_FACE]
