@@ -18,6 +18,9 @@ use signscope_pose::{PoseError, PoseHeader};
 /// Canvas side of produced poses, in pixels (pose-format's `normalize_pose_size` default).
 pub const CANVAS_SIZE: u16 = 512;
 
+/// A source layout's name for a COCO-WholeBody point index, if it has one.
+type NameOfCocoPoint = dyn Fn(usize) -> Option<&'static str>;
+
 /// Flattened indices of the points the pipeline reasons about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodyPoints {
@@ -36,7 +39,7 @@ impl BodyPoints {
     pub fn find(header: &PoseHeader) -> Result<BodyPoints, PoseError> {
         // Left/right shoulder, elbow and wrist are COCO-WholeBody points 5..=10, in that
         // order; pose's conversion tables name them in each source layout.
-        let candidates: [(&str, &dyn Fn(usize) -> Option<&'static str>); 3] = [
+        let candidates: [(&str, &NameOfCocoPoint); 3] = [
             (HOLISTIC_POSE, &|i| HOLISTIC_BODY_TO_COCO[i]),
             (OPENPOSE_BODY, &|i| Some(OPENPOSE_BODY_TO_COCO[i])),
             (COCO_BODY, &|i| Some(COCO_BODY_POINTS[i])),
