@@ -3,7 +3,9 @@
 //! sentence-embedding size `E`, trained with `L_emb = E‖E_out − E_text‖₂` against the frozen
 //! embedding of the target sentence.
 
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::transformer::{
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::gelu;
@@ -36,10 +38,15 @@ impl EmbeddingAlignmentEncoder {
     pub fn new(config: &SlrModelConfig, dropout: f64, device: &Device) -> Self {
         Self {
             input: LinearConfig::new(config.d_model, config.d_model).init(device),
-            encoder: TransformerEncoderConfig::new(config.d_model, config.d_ff, config.n_heads, config.alignment_layers)
-                .with_dropout(dropout)
-                .with_norm_first(true)
-                .init(device),
+            encoder: TransformerEncoderConfig::new(
+                config.d_model,
+                config.d_ff,
+                config.n_heads,
+                config.alignment_layers,
+            )
+            .with_dropout(dropout)
+            .with_norm_first(true)
+            .init(device),
             output_inner: LinearConfig::new(config.d_model, config.d_ff).init(device),
             output_outer: LinearConfig::new(config.d_ff, config.embedding_size).init(device),
             d_model: config.d_model,
@@ -53,12 +60,19 @@ impl EmbeddingAlignmentEncoder {
         // [T', d] broadcast over the batch
         let positions = sinusoidal_positions(0, t, self.d_model, &device).reshape([1, t, d]);
         let h0 = self.input.forward(motion) + positions;
-        let hidden = self.encoder.forward(TransformerEncoderInput::new(h0).mask_pad(padding.clone()));
+        let hidden = self
+            .encoder
+            .forward(TransformerEncoderInput::new(h0).mask_pad(padding.clone()));
         // Masked mean over time: [B, T', 1] weights of 1 on real steps.
         let keep = padding.bool_not().float().reshape([b, t, 1]);
         let count = keep.clone().sum_dim(1).clamp_min(1.0); // [B, 1, 1]
-        let pooled = (hidden.clone() * keep).sum_dim(1).div(count).reshape([b, d]);
-        let embedding = self.output_outer.forward(gelu(self.output_inner.forward(pooled)));
+        let pooled = (hidden.clone() * keep)
+            .sum_dim(1)
+            .div(count)
+            .reshape([b, d]);
+        let embedding = self
+            .output_outer
+            .forward(gelu(self.output_inner.forward(pooled)));
         AlignedMotion { hidden, embedding }
     }
 }

@@ -61,12 +61,19 @@ impl Default for SlrModelConfig {
 impl SlrModelConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.d_model == 0 || self.n_heads == 0 || self.d_model % self.n_heads != 0 {
-            return Err(format!("d_model {} must be a positive multiple of n_heads {}", self.d_model, self.n_heads));
+            return Err(format!(
+                "d_model {} must be a positive multiple of n_heads {}",
+                self.d_model, self.n_heads
+            ));
         }
         if self.temporal_kernel == 0 || self.temporal_stride == 0 {
             return Err("temporal_kernel and temporal_stride must be positive".into());
         }
-        if self.embedding_size == 0 || self.input_points == 0 || self.mlp_hidden == 0 || self.d_ff == 0 {
+        if self.embedding_size == 0
+            || self.input_points == 0
+            || self.mlp_hidden == 0
+            || self.d_ff == 0
+        {
             return Err("sizes must be positive".into());
         }
         Ok(())
@@ -94,7 +101,12 @@ pub struct SlrDataConfig {
 
 impl Default for SlrDataConfig {
     fn default() -> Self {
-        Self { train: "train.jsonl".into(), dev: "dev.jsonl".into(), use_context: true, augment: true }
+        Self {
+            train: "train.jsonl".into(),
+            dev: "dev.jsonl".into(),
+            use_context: true,
+            augment: true,
+        }
     }
 }
 
@@ -111,7 +123,11 @@ pub struct SlrLossConfig {
 
 impl Default for SlrLossConfig {
     fn default() -> Self {
-        Self { mwer_weight: 1.0, mwer_n_best: 3, beam_width: 8 }
+        Self {
+            mwer_weight: 1.0,
+            mwer_n_best: 3,
+            beam_width: 8,
+        }
     }
 }
 
@@ -130,9 +146,14 @@ pub struct SlrConfig {
 impl SlrConfig {
     /// Reads a TOML config; relative data paths are resolved against the file's directory.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut config: SlrConfig = toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
-        config.model.validate().map_err(|e| anyhow::anyhow!("{}: [model] {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut config: SlrConfig =
+            toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+        config
+            .model
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: [model] {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [&mut config.data.train, &mut config.data.dev] {
             if p.is_relative() {

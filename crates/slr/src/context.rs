@@ -42,7 +42,10 @@ impl SentenceEmbedder for HashedBagOfWords {
             .iter()
             .map(|text| {
                 let mut v = vec![0f32; self.size];
-                for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+                for word in text
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                {
                     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
                     for b in word.to_lowercase().bytes() {
                         h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
@@ -67,7 +70,11 @@ mod tests {
     #[test]
     fn hashed_embedding_is_deterministic_and_normalized() {
         let e = HashedBagOfWords { size: 32 };
-        let texts = vec!["Where is the train station?".to_string(), "where IS the train station".to_string(), String::new()];
+        let texts = vec![
+            "Where is the train station?".to_string(),
+            "where IS the train station".to_string(),
+            String::new(),
+        ];
         let v = e.embed(&texts).unwrap();
         assert_eq!(v[0], v[1], "case and punctuation do not matter");
         assert!((v[0].iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);

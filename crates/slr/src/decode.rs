@@ -57,7 +57,10 @@ struct PrefixScore {
 }
 
 impl PrefixScore {
-    const ZERO: PrefixScore = PrefixScore { blank: f64::NEG_INFINITY, label: f64::NEG_INFINITY };
+    const ZERO: PrefixScore = PrefixScore {
+        blank: f64::NEG_INFINITY,
+        label: f64::NEG_INFINITY,
+    };
 
     fn total(&self) -> f64 {
         log_add(self.blank, self.label)
@@ -77,7 +80,13 @@ impl PrefixBeam {
     pub fn new(beam_width: usize) -> Self {
         Self {
             beam_width: beam_width.max(1),
-            beam: vec![(Vec::new(), PrefixScore { blank: 0.0, label: f64::NEG_INFINITY })],
+            beam: vec![(
+                Vec::new(),
+                PrefixScore {
+                    blank: 0.0,
+                    label: f64::NEG_INFINITY,
+                },
+            )],
             frames: 0,
         }
     }
@@ -89,7 +98,8 @@ impl PrefixBeam {
 
     /// Extends every prefix by one frame of log-probabilities `[C]`, then prunes to the beam.
     pub fn step(&mut self, frame: &[f32]) {
-        let mut next: HashMap<Vec<usize>, PrefixScore> = HashMap::with_capacity(self.beam.len() * 4);
+        let mut next: HashMap<Vec<usize>, PrefixScore> =
+            HashMap::with_capacity(self.beam.len() * 4);
         for (prefix, score) in &self.beam {
             let total = score.total();
             for (c, &lp) in frame.iter().enumerate() {
@@ -119,7 +129,11 @@ impl PrefixBeam {
         }
         let mut ranked: Vec<(Vec<usize>, PrefixScore)> = next.into_iter().collect();
         // Ties are broken by the label sequence so results never depend on hash order.
-        ranked.sort_by(|a, b| b.1.total().total_cmp(&a.1.total()).then_with(|| a.0.cmp(&b.0)));
+        ranked.sort_by(|a, b| {
+            b.1.total()
+                .total_cmp(&a.1.total())
+                .then_with(|| a.0.cmp(&b.0))
+        });
         ranked.truncate(self.beam_width);
         self.beam = ranked;
         self.frames += 1;
@@ -130,7 +144,10 @@ impl PrefixBeam {
         self.beam
             .iter()
             .take(k)
-            .map(|(labels, score)| Hypothesis { labels: labels.clone(), log_prob: score.total() })
+            .map(|(labels, score)| Hypothesis {
+                labels: labels.clone(),
+                log_prob: score.total(),
+            })
             .collect()
     }
 }
@@ -154,7 +171,10 @@ pub struct StreamingDecoder {
 
 impl StreamingDecoder {
     pub fn new(beam_width: usize, k: usize) -> Self {
-        Self { beam: PrefixBeam::new(beam_width.max(k)), k }
+        Self {
+            beam: PrefixBeam::new(beam_width.max(k)),
+            k,
+        }
     }
 
     /// Consumes newly available frames and returns the current top-k.
@@ -212,9 +232,15 @@ mod tests {
             let entry = totals.entry(labels).or_insert(f64::NEG_INFINITY);
             *entry = log_add(*entry, lp);
         }
-        let mut ranked: Vec<Hypothesis> =
-            totals.into_iter().map(|(labels, log_prob)| Hypothesis { labels, log_prob }).collect();
-        ranked.sort_by(|a, b| b.log_prob.total_cmp(&a.log_prob).then_with(|| a.labels.cmp(&b.labels)));
+        let mut ranked: Vec<Hypothesis> = totals
+            .into_iter()
+            .map(|(labels, log_prob)| Hypothesis { labels, log_prob })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.log_prob
+                .total_cmp(&a.log_prob)
+                .then_with(|| a.labels.cmp(&b.labels))
+        });
         ranked
     }
 
@@ -229,9 +255,16 @@ mod tests {
             assert_eq!(got.len(), 3.min(exact.len()));
             for (g, e) in got.iter().zip(&exact) {
                 assert_eq!(g.labels, e.labels, "T={t} C={c}");
-                assert!((g.log_prob - e.log_prob).abs() < 1e-9, "T={t} C={c}: {} vs {}", g.log_prob, e.log_prob);
+                assert!(
+                    (g.log_prob - e.log_prob).abs() < 1e-9,
+                    "T={t} C={c}: {} vs {}",
+                    g.log_prob,
+                    e.log_prob
+                );
             }
-            let total = exact.iter().fold(f64::NEG_INFINITY, |a, h| log_add(a, h.log_prob));
+            let total = exact
+                .iter()
+                .fold(f64::NEG_INFINITY, |a, h| log_add(a, h.log_prob));
             assert!(total.abs() < 1e-6, "labelling probabilities sum to 1");
         }
     }
@@ -240,8 +273,10 @@ mod tests {
     fn narrow_beam_scores_are_lower_bounds() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let lp = random_log_probs(&mut rng, 6, 4);
-        let exact: HashMap<Vec<usize>, f64> =
-            brute_force(&lp).into_iter().map(|h| (h.labels, h.log_prob)).collect();
+        let exact: HashMap<Vec<usize>, f64> = brute_force(&lp)
+            .into_iter()
+            .map(|h| (h.labels, h.log_prob))
+            .collect();
         for h in beam_search(&lp, 2, 2) {
             assert!(h.log_prob <= exact[&h.labels] + 1e-9);
         }
@@ -249,8 +284,15 @@ mod tests {
 
     #[test]
     fn greedy_collapses_repeats_and_blanks() {
-        let one_hot = |i: usize| (0..4).map(|c| if c == i { 0.0 } else { -10.0 }).collect::<Vec<f32>>();
-        let lp: Vec<Vec<f32>> = [1, 1, 0, 1, 2, 2, 0, 0, 3].iter().map(|&i| one_hot(i)).collect();
+        let one_hot = |i: usize| {
+            (0..4)
+                .map(|c| if c == i { 0.0 } else { -10.0 })
+                .collect::<Vec<f32>>()
+        };
+        let lp: Vec<Vec<f32>> = [1, 1, 0, 1, 2, 2, 0, 0, 3]
+            .iter()
+            .map(|&i| one_hot(i))
+            .collect();
         assert_eq!(greedy(&lp), vec![1, 1, 2, 3]);
     }
 

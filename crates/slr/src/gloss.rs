@@ -9,7 +9,9 @@
 //! consistent, so one trained model can be evaluated with and without context.
 
 use burn::module::Param;
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::transformer::{
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use signscope_nn::seq2seq::sinusoidal_positions;
@@ -34,12 +36,22 @@ impl GlossEncoder {
     pub fn new(config: &SlrModelConfig, classes: usize, device: &Device) -> Self {
         let slots = config.context_turns + usize::from(config.aligned_token);
         Self {
-            context_projection: LinearConfig::new(config.embedding_size, config.d_model).init(device),
-            slot_embedding: Initializer::Normal { mean: 0.0, std: 0.02 }.init([slots.max(1), config.d_model], device),
-            encoder: TransformerEncoderConfig::new(config.d_model, config.d_ff, config.n_heads, config.gloss_layers)
-                .with_dropout(config.dropout)
-                .with_norm_first(true)
+            context_projection: LinearConfig::new(config.embedding_size, config.d_model)
                 .init(device),
+            slot_embedding: Initializer::Normal {
+                mean: 0.0,
+                std: 0.02,
+            }
+            .init([slots.max(1), config.d_model], device),
+            encoder: TransformerEncoderConfig::new(
+                config.d_model,
+                config.d_ff,
+                config.n_heads,
+                config.gloss_layers,
+            )
+            .with_dropout(config.dropout)
+            .with_norm_first(true)
+            .init(device),
             classifier: LinearConfig::new(config.d_model, classes).init(device),
             context_turns: config.context_turns,
             aligned_token: config.aligned_token,
@@ -77,10 +89,14 @@ impl GlossEncoder {
         };
         let s = self.prefix_len();
         // H⁰ = Hidden(Cat(E_A, E_t)): [B, S + T', d]
-        let prefix = self.context_projection.forward(prefix) + self.slot_embedding.val().reshape([1, s, d]);
+        let prefix =
+            self.context_projection.forward(prefix) + self.slot_embedding.val().reshape([1, s, d]);
         let tokens = Tensor::cat(vec![prefix, motion], 1);
         let padding = Tensor::cat(vec![prefix_padding, motion_padding], 1);
-        let hidden = self.encoder.forward(TransformerEncoderInput::new(tokens).mask_pad(padding));
-        self.classifier.forward(hidden.slice([0..b, s..s + t, 0..d]))
+        let hidden = self
+            .encoder
+            .forward(TransformerEncoderInput::new(tokens).mask_pad(padding));
+        self.classifier
+            .forward(hidden.slice([0..b, s..s + t, 0..d]))
     }
 }

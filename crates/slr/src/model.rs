@@ -3,8 +3,8 @@
 
 use burn::nn::loss::CTCLossConfig;
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::TensorData;
+use burn::tensor::activation::{log_softmax, softmax};
 
 use crate::alignment::{AlignedMotion, EmbeddingAlignmentEncoder, embedding_loss};
 use crate::config::SlrModelConfig;
@@ -50,7 +50,11 @@ pub struct SlrBatch {
 impl ScopeSlr {
     /// `classes` = glosses + 1 (blank).
     pub fn new(config: &SlrModelConfig, classes: usize, stage: Stage, device: &Device) -> Self {
-        let stage1_dropout = if stage == Stage::Gloss { 0.0 } else { config.dropout };
+        let stage1_dropout = if stage == Stage::Gloss {
+            0.0
+        } else {
+            config.dropout
+        };
         Self {
             motion: MotionFeatureExtractor::new(config, device),
             alignment: EmbeddingAlignmentEncoder::new(config, stage1_dropout, device),
@@ -60,7 +64,12 @@ impl ScopeSlr {
     }
 
     /// Motion padding mask [B, T'] (true = padded step) for the given frame counts.
-    pub fn motion_padding(config_steps: impl Fn(usize) -> usize, frames: &[usize], steps: usize, device: &Device) -> Tensor<2, Bool> {
+    pub fn motion_padding(
+        config_steps: impl Fn(usize) -> usize,
+        frames: &[usize],
+        steps: usize,
+        device: &Device,
+    ) -> Tensor<2, Bool> {
         let mut mask = Vec::with_capacity(frames.len() * steps);
         for &f in frames {
             let real = config_steps(f).min(steps);
@@ -70,10 +79,19 @@ impl ScopeSlr {
     }
 
     /// Stage 1 on a batch: E_t, E_out and the motion padding mask.
-    pub fn align(&self, config: &SlrModelConfig, batch: &SlrBatch) -> (AlignedMotion, Tensor<2, Bool>) {
+    pub fn align(
+        &self,
+        config: &SlrModelConfig,
+        batch: &SlrBatch,
+    ) -> (AlignedMotion, Tensor<2, Bool>) {
         let motion = self.motion.forward(batch.keypoints.clone());
         let [_, steps, _] = motion.dims();
-        let padding = Self::motion_padding(|f| config.motion_steps(f), &batch.frames, steps, &motion.device());
+        let padding = Self::motion_padding(
+            |f| config.motion_steps(f),
+            &batch.frames,
+            steps,
+            &motion.device(),
+        );
         let mut aligned = self.alignment.forward(motion, padding.clone());
         if self.freeze_stage1 {
             aligned.hidden = aligned.hidden.detach();
@@ -83,7 +101,11 @@ impl ScopeSlr {
     }
 
     /// Gloss log-probabilities [B, T', classes] and the motion padding mask.
-    pub fn gloss_log_probs(&self, config: &SlrModelConfig, batch: &SlrBatch) -> (Tensor<3>, Tensor<2, Bool>) {
+    pub fn gloss_log_probs(
+        &self,
+        config: &SlrModelConfig,
+        batch: &SlrBatch,
+    ) -> (Tensor<3>, Tensor<2, Bool>) {
         let (aligned, padding) = self.align(config, batch);
         let logits = self.gloss.forward(
             aligned.hidden,
@@ -148,11 +170,19 @@ pub fn gloss_losses(
 ) -> GlossLosses {
     let [b, steps, classes] = log_probs.dims();
     let device = log_probs.device();
-    let input_lengths: Vec<usize> = batch.frames.iter().map(|&f| config.motion_steps(f).min(steps)).collect();
+    let input_lengths: Vec<usize> = batch
+        .frames
+        .iter()
+        .map(|&f| config.motion_steps(f).min(steps))
+        .collect();
     // burn's CTC wants [T', B, C]
     let time_major = log_probs.clone().swap_dims(0, 1);
     let nll = ctc_nll(time_major.clone(), &batch.targets, &input_lengths);
-    let target_lengths: Vec<f32> = batch.targets.iter().map(|t| t.len().max(1) as f32).collect();
+    let target_lengths: Vec<f32> = batch
+        .targets
+        .iter()
+        .map(|t| t.len().max(1) as f32)
+        .collect();
     let ctc = (nll / Tensor::<1>::from_data(TensorData::new(target_lengths, [b]), &device)).mean();
     if n_best == 0 {
         return GlossLosses { ctc, mwer: None };
@@ -166,7 +196,9 @@ pub fn gloss_losses(
         let nbest: Vec<Hypothesis> = beam_search(frames, beam_width, n_best);
         counts.push(nbest.len());
         for h in nbest {
-            errors.push(signscope_metrics::wer::edit_counts(&batch.targets[i], &h.labels).errors() as f32);
+            errors.push(
+                signscope_metrics::wer::edit_counts(&batch.targets[i], &h.labels).errors() as f32,
+            );
             hyps.push(h.labels);
             owner.push(i as i64);
         }
@@ -196,7 +228,11 @@ pub fn gloss_losses(
 /// log_probs [B, T', C] -> per sample the first `lengths[i]` frames as plain vectors.
 pub fn rows(log_probs: Tensor<3>, lengths: &[usize]) -> Vec<Vec<Vec<f32>>> {
     let [b, steps, classes] = log_probs.dims();
-    let values = log_probs.into_data().convert::<f32>().into_vec::<f32>().expect("float log-probs");
+    let values = log_probs
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("float log-probs");
     (0..b)
         .map(|i| {
             (0..lengths[i].min(steps))

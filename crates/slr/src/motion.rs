@@ -27,7 +27,10 @@ impl MotionFeatureExtractor {
             spatial_out: LinearConfig::new(config.mlp_hidden, config.d_model).init(device),
             temporal: Conv1dConfig::new(config.d_model, config.d_model, config.temporal_kernel)
                 .with_stride(config.temporal_stride)
-                .with_padding(PaddingConfig1d::Explicit(config.temporal_kernel / 2, config.temporal_kernel / 2))
+                .with_padding(PaddingConfig1d::Explicit(
+                    config.temporal_kernel / 2,
+                    config.temporal_kernel / 2,
+                ))
                 .init(device),
         }
     }

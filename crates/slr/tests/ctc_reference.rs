@@ -33,16 +33,40 @@ fn burn_ctc_matches_pytorch() {
         flat[i * width..i * width + target.len()].copy_from_slice(target);
     }
     let targets = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, width]), &device);
-    let input_lengths = Tensor::<1, Int>::from_data(TensorData::new(r.input_lengths.clone(), [b]), &device);
+    let input_lengths =
+        Tensor::<1, Int>::from_data(TensorData::new(r.input_lengths.clone(), [b]), &device);
     let lengths: Vec<i64> = r.targets.iter().map(|t| t.len() as i64).collect();
     let target_lengths = Tensor::<1, Int>::from_data(TensorData::new(lengths, [b]), &device);
-    let loss = CTCLossConfig::new().init().forward(log_softmax(x.clone(), 2), targets, input_lengths, target_lengths);
-    let got: Vec<f32> = loss.clone().into_data().convert::<f32>().into_vec().unwrap();
+    let loss = CTCLossConfig::new().init().forward(
+        log_softmax(x.clone(), 2),
+        targets,
+        input_lengths,
+        target_lengths,
+    );
+    let got: Vec<f32> = loss
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .unwrap();
     for (i, (g, e)) in got.iter().zip(&r.loss_none).enumerate() {
-        assert!((*g as f64 - e).abs() < 1e-4 * e.abs().max(1.0), "sample {i}: burn {g} vs torch {e}");
+        assert!(
+            (*g as f64 - e).abs() < 1e-4 * e.abs().max(1.0),
+            "sample {i}: burn {g} vs torch {e}"
+        );
     }
     let grads = loss.sum().backward();
-    let grad: Vec<f32> = x.grad(&grads).expect("gradient").into_data().convert::<f32>().into_vec().unwrap();
-    let worst = grad.iter().zip(&r.grad_sum).map(|(g, e)| (*g as f64 - e).abs()).fold(0.0, f64::max);
+    let grad: Vec<f32> = x
+        .grad(&grads)
+        .expect("gradient")
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .unwrap();
+    let worst = grad
+        .iter()
+        .zip(&r.grad_sum)
+        .map(|(g, e)| (*g as f64 - e).abs())
+        .fold(0.0, f64::max);
     assert!(worst < 1e-4, "largest gradient difference {worst}");
 }
