@@ -1,4 +1,5 @@
 //! `.pose` read throughput on real files (the 600 fingerspelling letters + ../shared/data/poses):
+//! the bare `std::fs::read` of every file (no decoding: the floor for reading files),
 //! whole files through `read_pose` (reads arrays straight into their buffers), through
 //! `std::fs::read` + `Pose::from_bytes`, and from memory through
 //! `Pose::from_bytes`, several repetitions, median MB/s.
@@ -58,11 +59,20 @@ fn main() {
     let mb = total_bytes as f64 / 1e6;
     println!("files={} total_mb={mb:.3} reps={reps}", files.len());
 
+    let mut file_bytes_only = Vec::new();
     let mut from_file = Vec::new();
     let mut read_then_decode = Vec::new();
     let mut from_memory = Vec::new();
     let mut checksum = 0f64;
     for _ in 0..reps {
+        // The floor for reading from files: the OS copying each file out of the page
+        // cache, with no decoding at all.
+        let start = Instant::now();
+        for f in &files {
+            checksum += std::fs::read(f).unwrap().len() as f64;
+        }
+        file_bytes_only.push(mb / start.elapsed().as_secs_f64());
+
         let start = Instant::now();
         for f in &files {
             let pose = read_pose(f).unwrap();
@@ -84,6 +94,10 @@ fn main() {
         }
         from_memory.push(mb / start.elapsed().as_secs_f64());
     }
+    println!(
+        "bound: std::fs::read only median_mb_s={:.1}",
+        median(file_bytes_only)
+    );
     println!(
         "rust read_pose(path)      median_mb_s={:.1}",
         median(from_file)

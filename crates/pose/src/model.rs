@@ -2,6 +2,8 @@
 //! a header that names components (points, limbs, colours) and a body of
 //! `frames × people × points × dims` coordinates with per-point confidence.
 
+use std::sync::Arc;
+
 use ndarray::{Array3, Array4, ArrayView2, ArrayViewMut2, Axis, s};
 
 use crate::PoseError;
@@ -145,16 +147,24 @@ impl PoseBody {
 }
 
 /// A keypoint sequence: header plus body.
+///
+/// The header is shared: files read with byte-identical headers (every clip of a
+/// lexicon) point at one parsed header instead of each parsing and holding its
+/// own hundreds of point names. Change it through [`Arc::make_mut`], which copies
+/// it first when other poses share it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pose {
-    pub header: PoseHeader,
+    pub header: Arc<PoseHeader>,
     pub body: PoseBody,
 }
 
 impl Pose {
     /// Build a pose and check that header and body agree.
-    pub fn new(header: PoseHeader, body: PoseBody) -> Result<Pose, PoseError> {
-        let pose = Pose { header, body };
+    pub fn new(header: impl Into<Arc<PoseHeader>>, body: PoseBody) -> Result<Pose, PoseError> {
+        let pose = Pose {
+            header: header.into(),
+            body,
+        };
         pose.validate()?;
         Ok(pose)
     }
@@ -201,7 +211,7 @@ impl Pose {
         }
         let header = PoseHeader {
             components,
-            ..self.header.clone()
+            ..PoseHeader::clone(&self.header)
         };
         let mut body = self.body.select_points(&indices);
         let dims = header.dims();

@@ -46,6 +46,7 @@ fn same_bits(a: &Pose, b: &Pose) -> bool {
 
 /// Every `.pose` entry point on the same bytes.
 fn exercise_pose(bytes: &[u8]) {
+    file_read_agrees(bytes);
     if let Ok(pose) = Pose::from_bytes(bytes) {
         let again = Pose::from_bytes(&pose.to_bytes().unwrap()).unwrap();
         assert!(
@@ -89,6 +90,66 @@ fn exercise_pose(bytes: &[u8]) {
         ReadRange::frames(3, 1),
     ] {
         let _ = Pose::from_bytes_with(bytes, &ReadOptions::with_range(range));
+    }
+}
+
+/// `read_pose` on a file (which reads a head, then the body straight into the
+/// arrays) decodes exactly what `Pose::from_bytes` decodes, or fails too.
+fn file_read_agrees(bytes: &[u8]) {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, bytes).unwrap();
+    let from_file = signscope_pose::read_pose(file.path());
+    let from_memory = Pose::from_bytes(bytes);
+    match (&from_file, &from_memory) {
+        (Ok(a), Ok(b)) => assert!(same_bits(a, b), "file and memory reads differ"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("file read {from_file:?} but memory read {from_memory:?}"),
+    }
+}
+
+/// Headers (and the body prelude after them) ending on every byte around the
+/// size of the whole-file reader's first read (32 KiB), so the header is parsed
+/// partly from that read and partly from the file.
+#[test]
+fn headers_around_the_first_read_size_read_from_files() {
+    use signscope_pose::{Component, PoseBody};
+    // 12 bytes of version, dimensions and count; 14 of the component's name, format and counts.
+    let fixed = 12 + 14;
+    let points = 4085;
+    for header_len in (32 << 10) - 24..(32 << 10) + 24 {
+        // Point names of 6 bytes (8 with their length), the last one padded to fit.
+        let mut names: Vec<String> = (0..points).map(|i| format!("p{i:05}")).collect();
+        let pad = header_len - fixed - 8 * points;
+        names[points - 1].push_str(&"x".repeat(pad));
+        let header = PoseHeader {
+            version: 0.2,
+            width: 100,
+            height: 100,
+            depth: 0,
+            components: vec![Component {
+                name: "C".into(),
+                format: "XYC".into(),
+                points: names,
+                limbs: vec![],
+                colors: vec![],
+            }],
+        };
+        assert_eq!(header.to_bytes().unwrap().len(), header_len);
+        let body = PoseBody {
+            fps: 30.0,
+            data: ndarray::Array4::from_shape_fn((2, 1, points, 2), |(t, _, p, d)| {
+                (t + p * 2 + d) as f32
+            }),
+            confidence: ndarray::Array3::from_elem((2, 1, points), 0.5),
+        };
+        let bytes = Pose::new(header, body).unwrap().to_bytes().unwrap();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, &bytes).unwrap();
+        let pose = signscope_pose::read_pose(file.path()).unwrap();
+        assert!(
+            pose.to_bytes().unwrap() == bytes,
+            "header of {header_len} bytes"
+        );
     }
 }
 

@@ -45,6 +45,12 @@ fn fingerspelling_files_read_and_round_trip_byte_exact() {
             "{} does not round-trip",
             path.display()
         );
+        // Reading the file (head first, then the body straight into the arrays) agrees.
+        assert!(
+            read_pose(&path).unwrap().to_bytes().unwrap() == bytes,
+            "{} reads differently from a file",
+            path.display()
+        );
     }
 }
 

@@ -24,10 +24,13 @@
 //! - Frame/time ranges apply to every version (Python ignores them for v0.0 and
 //!   ignores times for v0.1).
 //! - Bytes after the body are ignored, as in Python.
+//! - Like pose-format's `PoseHeaderCache`, readers share one parsed header between
+//!   inputs with byte-identical headers (a few recent ones, not only the last).
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ndarray::{Array2, Array3, Array4};
 
@@ -199,9 +202,7 @@ pub fn read_pose_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<P
     let path = path.as_ref();
     let read = || -> Result<Pose, PoseError> {
         if options.range == ReadRange::default() {
-            // Whole files: one read, then one copy per array (measured faster than
-            // seeking and reading each array into place: fewer syscalls).
-            Pose::from_bytes_with(&std::fs::read(path)?, options)
+            read_whole_pose(path, options)
         } else {
             // Ranges: seek past skipped frames, read the rest straight into place.
             PoseFrameReader::new(File::open(path)?)?.read_range(options)
@@ -294,6 +295,57 @@ pub fn write_header(w: &mut impl Write, header: &PoseHeader) -> Result<(), PoseE
     Ok(())
 }
 
+/// Size of the first read of a whole file: enough for the header of a full
+/// MediaPipe Holistic file (about 15 KB) and the body prelude, so the body is
+/// then read straight into its arrays.
+const HEAD_BYTES: usize = 32 << 10;
+
+/// Whole v0.1/v0.2 files: the first [`HEAD_BYTES`] give the header (usually an
+/// already parsed, shared one) and the start of the body; the rest of the body is
+/// read from the file straight into the f32 arrays, so each byte is copied once
+/// from the OS (plus the small tail of the head). v0.0 and non-regular files are
+/// read whole and decoded from memory.
+fn read_whole_pose(path: &Path, options: &ReadOptions) -> Result<Pose, PoseError> {
+    let mut file = File::open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        return Pose::from_bytes_with(&bytes, options);
+    }
+    let len = metadata.len();
+    let mut head = Vec::with_capacity(len.min(HEAD_BYTES as u64) as usize);
+    (&mut file).take(HEAD_BYTES as u64).read_to_end(&mut head)?;
+    let (header, header_len) = read_shared_header(&head, &mut file, len)?;
+    let mut input = Input {
+        inner: head
+            .get(header_len as usize..)
+            .unwrap_or(&[])
+            .chain(&mut file),
+        pos: header_len,
+        len: Some(len),
+    };
+    let layout = BodyLayout::read(&header, &mut input)?;
+    if layout.version == FormatVersion::V0_0 {
+        file.seek(SeekFrom::Start(0))?;
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut bytes)?;
+        return Pose::from_bytes_with(&bytes, options);
+    }
+    layout.check_decoded_size(layout.frames, options)?;
+    let all = 0..layout.frames;
+    let mut array = |bytes: std::ops::Range<u64>, what: &str| -> Result<Vec<f32>, PoseError> {
+        let mut values = vec![0f32; ((bytes.end - bytes.start) / 4) as usize];
+        input.read_into(bytemuck::cast_slice_mut(&mut values), what)?;
+        from_le_in_place(&mut values);
+        Ok(values)
+    };
+    // v0.1/v0.2 bodies are the coordinates, then the confidences, back to back.
+    let data = array(layout.data_bytes(all.clone()), "pose data")?;
+    let confidence = array(layout.confidence_bytes(all), "pose confidence")?;
+    layout.build_pose(header, layout.frames, data, confidence, options)
+}
+
 impl Pose {
     /// Decode a whole `.pose` file held in memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<Pose, PoseError> {
@@ -301,8 +353,13 @@ impl Pose {
     }
 
     pub fn from_bytes_with(bytes: &[u8], options: &ReadOptions) -> Result<Pose, PoseError> {
-        let mut input = Input::new(bytes, Some(bytes.len() as u64));
-        let header = read_header(&mut input)?;
+        let len = bytes.len() as u64;
+        let (header, header_len) = read_shared_header(bytes, &mut std::io::empty(), len)?;
+        let mut input = Input {
+            inner: &bytes[header_len as usize..],
+            pos: header_len,
+            len: Some(len),
+        };
         let layout = BodyLayout::read(&header, &mut input)?;
         if layout.version == FormatVersion::V0_0 {
             let mut cursor = std::io::Cursor::new(bytes);
@@ -362,7 +419,7 @@ pub struct PoseFrame {
 /// in chunks of about [`PoseFrameReader::CHUNK_BYTES`] to keep seeks rare.
 pub struct PoseFrameReader<R> {
     input: R,
-    header: PoseHeader,
+    header: Arc<PoseHeader>,
     layout: BodyLayout,
     next_frame: usize,
     end_frame: usize,
@@ -391,7 +448,7 @@ impl<R: Read + Seek> PoseFrameReader<R> {
         let len = reader.seek(SeekFrom::End(0))?;
         reader.seek(SeekFrom::Start(start))?;
         let mut input = Input::new(BufReader::new(reader), Some(len - start.min(len)));
-        let header = read_header(&mut input)?;
+        let header = Arc::new(read_header(&mut input)?);
         let layout = BodyLayout::read(&header, &mut input)?;
         let consumed = input.pos;
         let mut reader = input.inner.into_inner();
@@ -405,7 +462,7 @@ impl<R: Read + Seek> PoseFrameReader<R> {
 
     /// `input` is positioned right after the body prelude; offsets in `layout`
     /// are absolute positions in `input`.
-    fn from_parts(input: R, header: PoseHeader, layout: BodyLayout) -> Self {
+    fn from_parts(input: R, header: Arc<PoseHeader>, layout: BodyLayout) -> Self {
         PoseFrameReader {
             input,
             end_frame: layout.frames,
@@ -728,7 +785,7 @@ impl BodyLayout {
 
     fn build_pose(
         &self,
-        header: PoseHeader,
+        header: Arc<PoseHeader>,
         frames: usize,
         data: Vec<f32>,
         confidence: Vec<f32>,
@@ -765,6 +822,74 @@ fn check_finite(data: &[f32], confidence: &[f32], first_frame: usize) -> Result<
 
 // ---------------------------------------------------------------------------
 // Header
+
+/// Headers read recently, most recent first, with the bytes they were parsed
+/// from. A lexicon's clips all carry the same header (MediaPipe Holistic: 586
+/// point names, 2,676 limbs), and parsing it costs more than copying a clip's
+/// body, so files whose bytes start with a remembered header share its parse.
+static RECENT_HEADERS: Mutex<Vec<RecentHeader>> = Mutex::new(Vec::new());
+
+/// How many distinct headers [`RECENT_HEADERS`] keeps, and the longest it keeps
+/// (so it holds at most a few MB).
+const RECENT_HEADER_COUNT: usize = 8;
+const RECENT_HEADER_MAX_BYTES: usize = 1 << 20;
+
+struct RecentHeader {
+    bytes: Box<[u8]>,
+    header: Arc<PoseHeader>,
+}
+
+/// A panic elsewhere while the list was locked leaves it intact (it is only
+/// rotated and pushed to), so a poisoned lock is used as is.
+fn recent_headers() -> MutexGuard<'static, Vec<RecentHeader>> {
+    RECENT_HEADERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The header at the start of `head`, which continues in `rest` when the header
+/// is longer than `head`; returns it with its length in bytes. `len` is the length
+/// of the whole input.
+///
+/// Parsing reads exactly the header's bytes and nothing else (every count is
+/// checked against bytes the header itself must hold), so any input that starts
+/// with a remembered header's bytes parses to that header.
+fn read_shared_header(
+    head: &[u8],
+    rest: &mut impl Read,
+    len: u64,
+) -> Result<(Arc<PoseHeader>, u64), PoseError> {
+    {
+        let mut recent = recent_headers();
+        if let Some(i) = recent.iter().position(|r| head.starts_with(&r.bytes)) {
+            recent[..=i].rotate_right(1);
+            let hit = &recent[0];
+            return Ok((hit.header.clone(), hit.bytes.len() as u64));
+        }
+    }
+    let mut input = Input::new(head.chain(rest), Some(len));
+    let header = Arc::new(read_header(&mut input)?);
+    // Headers longer than `head` were partly read from `rest` and are not remembered.
+    if let Some(bytes) = head
+        .get(..input.pos as usize)
+        .filter(|b| b.len() <= RECENT_HEADER_MAX_BYTES)
+    {
+        let mut recent = recent_headers();
+        // Another thread may have parsed the same header meanwhile.
+        if recent.iter().any(|r| *r.bytes == *bytes) {
+            return Ok((header, input.pos));
+        }
+        recent.truncate(RECENT_HEADER_COUNT - 1);
+        recent.insert(
+            0,
+            RecentHeader {
+                bytes: bytes.into(),
+                header: header.clone(),
+            },
+        );
+    }
+    Ok((header, input.pos))
+}
 
 fn read_header<R: Read>(input: &mut Input<R>) -> Result<PoseHeader, PoseError> {
     let version = input.f32("version")?;
@@ -918,8 +1043,13 @@ fn truncated(e: std::io::Error, what: &str, pos: u64) -> PoseError {
 /// (a per-float `from_le_bytes` loop does not vectorise and is 6× slower).
 pub fn decode_f32s(bytes: &[u8]) -> Vec<f32> {
     let n = bytes.len() / 4;
-    let mut out = vec![0f32; n];
-    bytemuck::cast_slice_mut::<f32, u8>(&mut out).copy_from_slice(&bytes[..n * 4]);
+    let mut out = Vec::<f32>::with_capacity(n);
+    // SAFETY: `out` has room for `n` f32s, i.e. `n * 4` bytes, which do not overlap
+    // `bytes`; every bit pattern is a valid f32, so all `n` are initialised.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), n * 4);
+        out.set_len(n);
+    }
     from_le_in_place(&mut out);
     out
 }
