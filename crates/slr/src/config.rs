@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use signscope_corpus::manifest::Split;
 use signscope_nn::config::TrainingConfig;
+use signscope_pose::augment::AugmentConfig;
+use signscope_pose::preprocess::ScopeConfig;
 
 /// Sizes of the SCOPE recognizer. Paper preset (Implementation Details): 8 heads, 2 alignment
 /// + 4 gloss layers, hidden 1568, feed-forward 3136; see `configs/paper.toml`.
@@ -90,23 +93,82 @@ impl SlrModelConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlrDataConfig {
-    /// JSONL manifests (signscope-corpus `Record`s with `pose`, `glosses`, `text`, `context`).
+    /// JSONL manifests (signscope-corpus `Record`s with `pose`, `glosses`, `text`, `context`);
+    /// relative paths are resolved against the config file's folder.
     pub train: PathBuf,
     pub dev: PathBuf,
+    /// Which records of each manifest to use (`"all"` = every record).
+    pub train_split: SplitFilter,
+    pub dev_split: SplitFilter,
     /// Feed previous turns to the gloss encoder; off = the paper's context-free model.
     pub use_context: bool,
-    /// Geometric augmentation during training (signscope-pose `Augmenter`).
+    /// Geometric/temporal augmentation during training (see `[augment]`).
     pub augment: bool,
+    /// Gloss cleanup applied to hypotheses and references before WER
+    /// (`none`, `phoenix2014`, `phoenix2014t`).
+    pub cleanup: String,
+    /// Feature-loading threads (0 = all cores).
+    pub threads: usize,
+}
+
+/// A manifest split to keep, or every record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitFilter {
+    Train,
+    Dev,
+    Test,
+    All,
+}
+
+impl SplitFilter {
+    pub fn split(self) -> Option<Split> {
+        match self {
+            SplitFilter::Train => Some(Split::Train),
+            SplitFilter::Dev => Some(Split::Dev),
+            SplitFilter::Test => Some(Split::Test),
+            SplitFilter::All => None,
+        }
+    }
 }
 
 impl Default for SlrDataConfig {
     fn default() -> Self {
         Self {
-            train: "train.jsonl".into(),
-            dev: "dev.jsonl".into(),
+            train: "manifest.jsonl".into(),
+            dev: "manifest.jsonl".into(),
+            train_split: SplitFilter::Train,
+            dev_split: SplitFilter::Dev,
             use_context: true,
             augment: true,
+            cleanup: "none".into(),
+            threads: 0,
         }
+    }
+}
+
+/// Where the sentence embeddings of targets and context turns come from. The recognizer
+/// stores this with the model: context turns at inference are embedded the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    /// `minilm` (all-MiniLM-L6-v2, English), `e5` (multilingual-e5-small), `http`
+    /// (OpenAI-compatible /v1/embeddings) or `hashed` (a bag-of-words hash: tests only).
+    pub backend: String,
+    /// Model folder or file for `minilm` / `e5` (default: under $SIGNSCOPE_ASSETS or .assets).
+    pub model: Option<PathBuf>,
+    /// `http`: base URL and model name.
+    pub url: Option<String>,
+    pub model_name: Option<String>,
+    /// `hashed`: vector size.
+    pub size: usize,
+    /// Cache folder for computed vectors (none = no cache).
+    pub cache: Option<PathBuf>,
+}
+
+impl Default for EmbeddingConfig {
+    fn default() -> Self {
+        Self { backend: "minilm".into(), model: None, url: None, model_name: None, size: 64, cache: None }
     }
 }
 
@@ -134,8 +196,15 @@ impl Default for SlrLossConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct SlrConfig {
+    /// Output folder: `alignment/` and `gloss/` training runs, `vocab.txt`, `stats.json`,
+    /// `config.toml` (as resolved) and the final `model.bpk`.
+    pub run_dir: PathBuf,
     pub model: SlrModelConfig,
     pub data: SlrDataConfig,
+    /// SCOPE preprocessing switches (eye scale, centralization, standardization).
+    pub features: ScopeConfig,
+    pub augment: AugmentConfig,
+    pub embedding: EmbeddingConfig,
     pub loss: SlrLossConfig,
     /// Stage 1: embedding alignment with `L_emb` (paper: 20 epochs).
     pub alignment: TrainingConfig,
@@ -144,22 +213,30 @@ pub struct SlrConfig {
 }
 
 impl SlrConfig {
-    /// Reads a TOML config; relative data paths are resolved against the file's directory.
+    /// Reads a TOML config. Relative paths (data, run folder, models, caches) are relative
+    /// to the working directory, as in joeynmt: run from the repository root.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut config: SlrConfig =
-            toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
-        config
-            .model
-            .validate()
-            .map_err(|e| anyhow::anyhow!("{}: [model] {e}", path.display()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut config.data.train, &mut config.data.dev] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let config: SlrConfig = signscope_nn::config::parse_toml(&text, path)?;
+        config.validate().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.model.validate().map_err(|e| format!("[model] {e}"))?;
+        self.alignment.validate().map_err(|e| format!("[alignment] {e}"))?;
+        self.gloss.validate().map_err(|e| format!("[gloss] {e}"))?;
+        if self.loss.mwer_weight > 0.0 && (self.loss.mwer_n_best == 0 || self.loss.beam_width < self.loss.mwer_n_best) {
+            return Err("[loss] MWER needs mwer_n_best >= 1 and beam_width >= mwer_n_best".into());
+        }
+        if !["none", "phoenix2014", "phoenix2014t"].contains(&self.data.cleanup.as_str()) {
+            return Err(format!("[data] cleanup = {:?}: expected none, phoenix2014 or phoenix2014t", self.data.cleanup));
+        }
+        Ok(())
+    }
+
+    /// Longest input in frames the sinusoidal positions were sized for.
+    pub fn max_frames(&self) -> usize {
+        self.model.max_positions * self.model.temporal_stride
     }
 }
