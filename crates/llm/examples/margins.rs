@@ -12,10 +12,16 @@ fn main() -> anyhow::Result<()> {
     let mut file = std::fs::File::open(path)?;
     let content = gguf_file::Content::read(&mut file)?;
     let tokenizer = tokenizer_from_gguf(&content)?;
-    let ids = tokenizer.encode(prompt.as_str(), true).map_err(anyhow::Error::msg)?.get_ids().to_vec();
+    let ids = tokenizer
+        .encode(prompt.as_str(), true)
+        .map_err(anyhow::Error::msg)?
+        .get_ids()
+        .to_vec();
     let device = Device::Cpu;
     let mut forward: Box<dyn FnMut(&Tensor, usize) -> candle_core::Result<Tensor>> = if upstream {
-        let mut m = candle_transformers::models::quantized_gemma3::ModelWeights::from_gguf(content, &mut file, &device)?;
+        let mut m = candle_transformers::models::quantized_gemma3::ModelWeights::from_gguf(
+            content, &mut file, &device,
+        )?;
         Box::new(move |x, p| m.forward(x, p))
     } else {
         let mut m = signscope_llm::gemma3::ModelWeights::from_gguf(content, &mut file, &device)?;
@@ -45,11 +51,18 @@ fn main() -> anyhow::Result<()> {
         let mut order: Vec<usize> = (0..v.len()).collect();
         order.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
         let (a, b) = (order[0], order[1]);
-        println!("{a:>7} {:>9.4}   2nd {b:>7} margin {:.4}", v[a], v[a] - v[b]);
+        println!(
+            "{a:>7} {:>9.4}   2nd {b:>7} margin {:.4}",
+            v[a],
+            v[a] - v[b]
+        );
         out.push(a as u32);
         logits = forward(&Tensor::new(&[a as u32], &device)?.unsqueeze(0)?, pos)?;
         pos += 1;
     }
-    println!("{:?}", tokenizer.decode(&out, false).map_err(anyhow::Error::msg)?);
+    println!(
+        "{:?}",
+        tokenizer.decode(&out, false).map_err(anyhow::Error::msg)?
+    );
     Ok(())
 }

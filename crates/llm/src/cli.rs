@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::prompt::{ScoreDisplay, ShotSelection, load_few_shot};
 use crate::{
     ChatBackend, DialogueTurn, GenerationConfig, GgufChatModel, GlossHypothesis, LlmError,
-    LlmTranslator, Message, OpenAiChat, OpenAiConfig, PromptOptions, TranslationRequest,
-    assets,
+    LlmTranslator, Message, OpenAiChat, OpenAiConfig, PromptOptions, TranslationRequest, assets,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,6 +46,10 @@ pub struct Args {
     /// https://api.openai.com/v1).
     #[arg(long)]
     pub url: Option<String>,
+    /// openai: extra request fields as a JSON object, e.g. '{"repeat_penalty": 1.0}' for
+    /// llama.cpp servers.
+    #[arg(long)]
+    pub extra_body: Option<String>,
     /// openai: seconds allowed for one request.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
@@ -156,6 +159,14 @@ fn backend(args: &Args) -> anyhow::Result<AnyBackend> {
                 config.model = args.model.clone();
             }
             config.timeout = Duration::from_secs(args.timeout.max(1));
+            if let Some(extra) = &args.extra_body {
+                let value: serde_json::Value = serde_json::from_str(extra)
+                    .with_context(|| format!("--extra-body {extra:?} is not JSON"))?;
+                let serde_json::Value::Object(fields) = value else {
+                    bail!("--extra-body must be a JSON object, got {extra:?}");
+                };
+                config.extra_body = fields;
+            }
             AnyBackend::OpenAi(OpenAiChat::new(config)?)
         }
     })
@@ -180,7 +191,11 @@ fn command_line_request(args: &Args) -> anyhow::Result<TranslationRequest> {
         .collect();
     Ok(TranslationRequest {
         hypotheses,
-        context: args.context.iter().map(|t| DialogueTurn::parse(t)).collect(),
+        context: args
+            .context
+            .iter()
+            .map(|t| DialogueTurn::parse(t))
+            .collect(),
     })
 }
 
@@ -252,7 +267,11 @@ pub fn read_hypotheses_manifest(path: &Path) -> anyhow::Result<Vec<ManifestItem>
                 glosses: g.into_vec(),
                 score: None,
             }],
-            (None, None) => bail!("{}: record {:?} has neither hypotheses nor glosses", at(), record.id),
+            (None, None) => bail!(
+                "{}: record {:?} has neither hypotheses nor glosses",
+                at(),
+                record.id
+            ),
         };
         if hypotheses.iter().all(|h| h.glosses.is_empty()) {
             bail!("{}: record {:?} has no glosses", at(), record.id);
@@ -261,7 +280,11 @@ pub fn read_hypotheses_manifest(path: &Path) -> anyhow::Result<Vec<ManifestItem>
             id: record.id,
             request: TranslationRequest {
                 hypotheses,
-                context: record.context.iter().map(|t| DialogueTurn::parse(t)).collect(),
+                context: record
+                    .context
+                    .iter()
+                    .map(|t| DialogueTurn::parse(t))
+                    .collect(),
             },
             reference: record.text,
         });
@@ -367,7 +390,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let items = items.expect("manifest mode");
-    let out = args.out.as_ref().expect("clap requires --out with --manifest");
+    let out = args
+        .out
+        .as_ref()
+        .expect("clap requires --out with --manifest");
     let as_jsonl = out.extension().is_some_and(|e| e == "jsonl");
     let mut lines = String::new();
     for (i, item) in items.iter().enumerate() {

@@ -34,11 +34,11 @@
 //! - [Gemma 3 Models](https://blog.google/technology/developers/gemma-3/)
 //!
 
-use candle_transformers::quantized_nn::RmsNorm;
-use candle_core::quantized::gguf_file;
 use candle_core::quantized::QTensor;
+use candle_core::quantized::gguf_file;
 use candle_core::{DType, Device, IndexOp, Result, Tensor};
 use candle_nn::{Embedding, Module};
+use candle_transformers::quantized_nn::RmsNorm;
 
 pub const MAX_SEQ_LEN: usize = 131072; // Gemma 3 supports 128K context window
 pub const DEFAULT_SLIDING_WINDOW_TYPE: usize = 6;

@@ -253,7 +253,8 @@ impl GgufChatModel {
     /// Use another chat format than the one derived from the architecture.
     pub fn set_template(&mut self, template: ChatTemplate) {
         self.template = template;
-        self.stop_tokens.extend(template_stop_token(&self.tokenizer, template));
+        self.stop_tokens
+            .extend(template_stop_token(&self.tokenizer, template));
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
@@ -335,7 +336,8 @@ impl GgufChatModel {
             }
         }
         let reused = self.cached.len();
-        let shared = common_prefix(prompt, &self.last_prompt);
+        // At most all but the last token: a repeated prompt still needs its last logits.
+        let shared = common_prefix(prompt, &self.last_prompt).min(prompt.len() - 1);
         if shared >= MIN_SNAPSHOT_TOKENS && shared > reused && shared < prompt.len() {
             self.feed(&prompt[reused..shared])?;
             self.snapshot = Some((self.cached.clone(), self.weights.clone()));
@@ -360,7 +362,11 @@ impl GgufChatModel {
     }
 
     /// Generates the reply to an already rendered prompt.
-    pub fn generate(&mut self, prompt: &str, config: &GenerationConfig) -> Result<String, LlmError> {
+    pub fn generate(
+        &mut self,
+        prompt: &str,
+        config: &GenerationConfig,
+    ) -> Result<String, LlmError> {
         let tokens = self.encode(prompt)?;
         self.generate_from_tokens(&tokens, config).map(|g| g.text)
     }

@@ -26,6 +26,9 @@ pub struct OpenAiConfig {
     pub max_retries: u32,
     /// Wait before the first retry; doubled for each further one (capped at 30 s).
     pub initial_backoff: Duration,
+    /// Server-specific request fields merged into every body, e.g. `{"repeat_penalty": 1.0}`
+    /// for llama.cpp servers (whose default 1.1 is applied even at temperature 0).
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
 }
 
 impl OpenAiConfig {
@@ -40,6 +43,7 @@ impl OpenAiConfig {
             timeout: Duration::from_secs(120),
             max_retries: 3,
             initial_backoff: Duration::from_millis(500),
+            extra_body: serde_json::Map::new(),
         }
     }
 
@@ -248,7 +252,11 @@ impl ChatBackend for OpenAiChat {
             stop: &config.stop,
             stream: false,
         };
-        let body = serde_json::to_vec(&body).expect("a request of strings serializes");
+        let mut body = serde_json::to_value(&body).expect("a request of strings serializes");
+        if let Some(fields) = body.as_object_mut() {
+            fields.extend(self.config.extra_body.clone());
+        }
+        let body = serde_json::to_vec(&body).expect("a JSON value serializes");
         let mut backoff = self.config.initial_backoff;
         let mut attempt = 0;
         loop {

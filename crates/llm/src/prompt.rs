@@ -139,7 +139,9 @@ fn speakers(turns: &[DialogueTurn]) -> (Vec<String>, String) {
 }
 
 fn score_labels(hypotheses: &[GlossHypothesis], display: ScoreDisplay) -> Vec<Option<String>> {
-    let all_scored = hypotheses.iter().all(|h| h.score.is_some_and(f64::is_finite));
+    let all_scored = hypotheses
+        .iter()
+        .all(|h| h.score.is_some_and(f64::is_finite));
     match display {
         ScoreDisplay::Hidden => vec![None; hypotheses.len()],
         _ if !all_scored => vec![None; hypotheses.len()],
@@ -253,11 +255,10 @@ pub struct FewShotPool {
 /// glosses and text; with `split`, only records of that split (records without one count
 /// as training data when `split` is "train").
 pub fn load_few_shot(path: &Path, split: Option<&str>) -> Result<FewShotPool, LlmError> {
-    let records =
-        signscope_corpus::manifest::read_manifest(path).map_err(|e| LlmError::Model {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+    let records = signscope_corpus::manifest::read_manifest(path).map_err(|e| LlmError::Model {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
     let examples: Vec<FewShotExample> = records
         .into_iter()
         .filter(|r| match (split, r.split) {
@@ -460,6 +461,9 @@ mod tests {
         assert_eq!(load_few_shot(&path, Some("train")).unwrap().len(), 1);
         assert_eq!(load_few_shot(&path, None).unwrap().len(), 2);
         let err = load_few_shot(&path, Some("test")).unwrap_err().to_string();
-        assert!(err.contains("m.jsonl") && err.contains("split test"), "{err}");
+        assert!(
+            err.contains("m.jsonl") && err.contains("split test"),
+            "{err}"
+        );
     }
 }

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::prompt::{FewShotPool, ShotSelection};
 use crate::{
-    ChatBackend, DialogueTurn, GenerationConfig, GlossHypothesis, LlmError, Message,
-    PromptOptions, scope_prompt,
+    ChatBackend, DialogueTurn, GenerationConfig, GlossHypothesis, LlmError, Message, PromptOptions,
+    scope_prompt,
 };
 
 /// What to translate: the recognizer's hypotheses (best first) and the earlier turns.
@@ -59,7 +59,14 @@ pub fn clean_translation(raw: &str) -> String {
         // Labels are ASCII or single-width CJK, so the lowercase prefix has the same length.
         line = line[label.len()..].trim().to_string();
     }
-    let quotes = [('"', '"'), ('“', '”'), ('„', '“'), ('«', '»'), ('\'', '\''), ('「', '」')];
+    let quotes = [
+        ('"', '"'),
+        ('“', '”'),
+        ('„', '“'),
+        ('«', '»'),
+        ('\'', '\''),
+        ('「', '」'),
+    ];
     for (open, close) in quotes {
         if line.chars().count() >= 2 && line.starts_with(open) && line.ends_with(close) {
             line = line[open.len_utf8()..line.len() - close.len_utf8()]
@@ -97,7 +104,12 @@ impl<B: ChatBackend> LlmTranslator<B> {
     }
 
     /// Worked examples: `shots` of them per request, picked from `pool`.
-    pub fn with_few_shot(mut self, pool: FewShotPool, shots: usize, selection: ShotSelection) -> Self {
+    pub fn with_few_shot(
+        mut self,
+        pool: FewShotPool,
+        shots: usize,
+        selection: ShotSelection,
+    ) -> Self {
         self.pool = Some(pool);
         self.shots = shots;
         self.shot_selection = selection;
@@ -119,11 +131,19 @@ impl<B: ChatBackend> LlmTranslator<B> {
             .as_ref()
             .map(|p| p.select(&request.hypotheses, self.shots, self.shot_selection))
             .unwrap_or_default();
-        scope_prompt(&request.hypotheses, &request.context, &examples, &self.options)
+        scope_prompt(
+            &request.hypotheses,
+            &request.context,
+            &examples,
+            &self.options,
+        )
     }
 
     /// The raw reply and the cleaned sentence.
-    pub fn translate_raw(&mut self, request: &TranslationRequest) -> Result<(String, String), LlmError> {
+    pub fn translate_raw(
+        &mut self,
+        request: &TranslationRequest,
+    ) -> Result<(String, String), LlmError> {
         if request.hypotheses.iter().all(|h| h.glosses.is_empty()) {
             return Err(LlmError::Config("no glosses to translate".into()));
         }
@@ -144,10 +164,22 @@ mod tests {
 
     #[test]
     fn cleaning_keeps_only_the_sentence() {
-        assert_eq!(clean_translation("  Es regnet morgen.\nNote: …"), "Es regnet morgen.");
-        assert_eq!(clean_translation("\n\nTranslation: \"Es regnet.\"<|im_end|>"), "Es regnet.");
-        assert_eq!(clean_translation("**Answer:** „Morgen Regen.“"), "Morgen Regen.");
-        assert_eq!(clean_translation("翻译：明天下雨。<end_of_turn>"), "明天下雨。");
+        assert_eq!(
+            clean_translation("  Es regnet morgen.\nNote: …"),
+            "Es regnet morgen."
+        );
+        assert_eq!(
+            clean_translation("\n\nTranslation: \"Es regnet.\"<|im_end|>"),
+            "Es regnet."
+        );
+        assert_eq!(
+            clean_translation("**Answer:** „Morgen Regen.“"),
+            "Morgen Regen."
+        );
+        assert_eq!(
+            clean_translation("翻译：明天下雨。<end_of_turn>"),
+            "明天下雨。"
+        );
         assert_eq!(clean_translation("<end_of_turn>"), "");
         assert_eq!(clean_translation("\"unbalanced"), "\"unbalanced");
     }
@@ -182,7 +214,12 @@ mod tests {
         assert_eq!(translator.translate(&request).unwrap(), "Morgen regnet es.");
         let sent = &translator.backend().seen[0];
         assert!(sent.last().unwrap().content.contains("MORGEN REGEN"));
-        assert!(sent.last().unwrap().content.contains("B: Wie wird das Wetter?"));
+        assert!(
+            sent.last()
+                .unwrap()
+                .content
+                .contains("B: Wie wird das Wetter?")
+        );
         let empty = TranslationRequest::default();
         assert!(translator.translate(&empty).is_err());
     }

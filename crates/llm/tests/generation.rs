@@ -14,7 +14,9 @@ fn request(glosses: &str) -> Vec<Message> {
             GlossHypothesis::parse(glosses, Some(-0.3)),
             GlossHypothesis::parse("TOMORROW RAIN", Some(-1.2)),
         ],
-        &[DialogueTurn::parse("What will the weather be like tomorrow?")],
+        &[DialogueTurn::parse(
+            "What will the weather be like tomorrow?",
+        )],
         &[],
         &PromptOptions {
             language: Some("English".into()),
@@ -39,14 +41,25 @@ fn cache_reuse_matches_fresh(model: &mut GgufChatModel) {
     let tokens = |m: &GgufChatModel, p: &str| m.encode(p).unwrap();
 
     model.clear_cache();
-    let a = model.generate_from_tokens(&tokens(model, &first), &config).unwrap();
-    let b = model.generate_from_tokens(&tokens(model, &second), &config).unwrap();
+    let a = model
+        .generate_from_tokens(&tokens(model, &first), &config)
+        .unwrap();
+    let b = model
+        .generate_from_tokens(&tokens(model, &second), &config)
+        .unwrap();
     let reused = model.timings().cached_prompt_tokens;
     // A third prompt with the same prefix restarts from the snapshot.
-    let a_again = model.generate_from_tokens(&tokens(model, &first), &config).unwrap();
-    assert!(model.timings().cached_prompt_tokens > 16, "snapshot not used");
+    let a_again = model
+        .generate_from_tokens(&tokens(model, &first), &config)
+        .unwrap();
+    assert!(
+        model.timings().cached_prompt_tokens > 16,
+        "snapshot not used"
+    );
     model.clear_cache();
-    let b_fresh = model.generate_from_tokens(&tokens(model, &second), &config).unwrap();
+    let b_fresh = model
+        .generate_from_tokens(&tokens(model, &second), &config)
+        .unwrap();
     assert_eq!(reused, 0, "the second prompt only creates the snapshot");
     assert_eq!(b.ids, b_fresh.ids);
     assert_eq!(a.ids, a_again.ids);
@@ -61,10 +74,14 @@ fn cache_reuse_matches_fresh(model: &mut GgufChatModel) {
     conversation.push(Message::assistant(reply));
     conversation.push(Message::user("And the day after?"));
     let next = model.render(&conversation);
-    let continued = model.generate_from_tokens(&tokens(model, &next), &config).unwrap();
+    let continued = model
+        .generate_from_tokens(&tokens(model, &next), &config)
+        .unwrap();
     let cached = model.timings().cached_prompt_tokens;
     model.clear_cache();
-    let fresh = model.generate_from_tokens(&tokens(model, &next), &config).unwrap();
+    let fresh = model
+        .generate_from_tokens(&tokens(model, &next), &config)
+        .unwrap();
     assert_eq!(continued.ids, fresh.ids);
     assert!(cached > 0, "the next turn did not reuse the cache");
 }
@@ -81,7 +98,9 @@ impl ChatText for GgufChatModel {
 
 #[test]
 fn smollm2_cache_reuse_matches_fresh_run() {
-    let Some(path) = common::smollm2() else { return };
+    let Some(path) = common::smollm2() else {
+        return;
+    };
     cache_reuse_matches_fresh(&mut GgufChatModel::load(&path).unwrap());
 }
 
@@ -94,7 +113,9 @@ fn gemma3_cache_reuse_matches_fresh_run() {
 
 #[test]
 fn smollm2_sampling_stops_and_limits() {
-    let Some(path) = common::smollm2() else { return };
+    let Some(path) = common::smollm2() else {
+        return;
+    };
     let mut model = GgufChatModel::load(&path).unwrap();
     assert_eq!(model.stop_tokens(), vec![2], "<|im_end|> is SmolLM2's EOS");
     let messages = request("TOMORROW RAIN NORTH");

@@ -28,7 +28,9 @@ fn check_tokenizer(path: &std::path::Path, fixture: &str, round_trip: bool) {
 
 #[test]
 fn smollm2_tokenizer_matches_llama_cpp() {
-    let Some(path) = common::smollm2() else { return };
+    let Some(path) = common::smollm2() else {
+        return;
+    };
     check_tokenizer(&path, "smollm2_reference.json", true);
 }
 
@@ -44,7 +46,11 @@ fn check_greedy(model: &mut GgufChatModel, fixture: &str) {
     for item in reference["generation"].as_array().unwrap() {
         let prompt = item["prompt"].as_str().unwrap();
         let prompt_ids = common::ids(&item["prompt_ids"]);
-        assert_eq!(model.encode(prompt).unwrap(), prompt_ids, "{fixture}: prompt ids");
+        assert_eq!(
+            model.encode(prompt).unwrap(),
+            prompt_ids,
+            "{fixture}: prompt ids"
+        );
         let expected = common::ids(&item["ids"]);
         let config = GenerationConfig {
             max_new_tokens: expected.len(),
@@ -62,7 +68,9 @@ fn check_greedy(model: &mut GgufChatModel, fixture: &str) {
 
 #[test]
 fn smollm2_greedy_matches_llama_cpp() {
-    let Some(path) = common::smollm2() else { return };
+    let Some(path) = common::smollm2() else {
+        return;
+    };
     let mut model = GgufChatModel::load(&path).unwrap();
     check_greedy(&mut model, "smollm2_reference.json");
 }
@@ -106,7 +114,12 @@ fn gemma3_matches_llama_cpp() {
     let Some(path) = common::gemma3() else { return };
     let mut model = GgufChatModel::load(&path).unwrap();
     let reference = common::fixture("gemma3_reference.json");
-    for (n, item) in reference["generation"].as_array().unwrap().iter().enumerate() {
+    for (n, item) in reference["generation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
         let prompt = item["prompt"].as_str().unwrap();
         let prompt_ids = common::ids(&item["prompt_ids"]);
         assert_eq!(model.encode(prompt).unwrap(), prompt_ids, "prompt ids");
@@ -138,17 +151,27 @@ fn upstream_gemma3_silu_gate_fails_the_reference() {
     let mut file = File::open(&path).unwrap();
     let content = gguf_file::Content::read(&mut file).unwrap();
     let device = candle_core::Device::Cpu;
-    let mut upstream =
-        candle_transformers::models::quantized_gemma3::ModelWeights::from_gguf(content, &mut file, &device)
-            .unwrap();
+    let mut upstream = candle_transformers::models::quantized_gemma3::ModelWeights::from_gguf(
+        content, &mut file, &device,
+    )
+    .unwrap();
     let reference = common::fixture("gemma3_reference.json");
     let item = &reference["generation"][0];
     let prompt_ids = common::ids(&item["prompt_ids"]);
     let expected = common::ids(&item["ids"]);
     // Upstream's multi-token masks are wrong after a cache prefix, so run each step from 0.
     let mut logits_after = |tokens: &[u32]| {
-        let input = candle_core::Tensor::new(tokens, &device).unwrap().unsqueeze(0).unwrap();
-        upstream.forward(&input, 0).unwrap().squeeze(0).unwrap().to_vec1::<f32>().unwrap()
+        let input = candle_core::Tensor::new(tokens, &device)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        upstream
+            .forward(&input, 0)
+            .unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
     };
     let (_, worst) = teacher_forced_gaps(&mut logits_after, &prompt_ids, &expected);
     eprintln!("upstream SiLU gate: llama.cpp's token trails by up to {worst}");
