@@ -5,6 +5,9 @@ use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use signscope_llm::tokenizer::tokenizer_from_gguf;
 
+/// One forward step: tokens `[1, seq]` at a position → last logits `[1, vocab]`.
+type Forward = Box<dyn FnMut(&Tensor, usize) -> candle_core::Result<Tensor>>;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (path, prompt, n) = (&args[1], &args[2], args[3].parse::<usize>()?);
@@ -18,7 +21,7 @@ fn main() -> anyhow::Result<()> {
         .get_ids()
         .to_vec();
     let device = Device::Cpu;
-    let mut forward: Box<dyn FnMut(&Tensor, usize) -> candle_core::Result<Tensor>> = if upstream {
+    let mut forward: Forward = if upstream {
         let mut m = candle_transformers::models::quantized_gemma3::ModelWeights::from_gguf(
             content, &mut file, &device,
         )?;
@@ -44,9 +47,8 @@ fn main() -> anyhow::Result<()> {
             println!("logit[{id}] = {:.4}", v[id]);
         }
     }
-    let mut pos = ids.len();
     let mut out = Vec::new();
-    for _ in 0..n {
+    for pos in ids.len()..ids.len() + n {
         let v: Vec<f32> = logits.squeeze(0)?.to_vec1()?;
         let mut order: Vec<usize> = (0..v.len()).collect();
         order.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
@@ -58,7 +60,6 @@ fn main() -> anyhow::Result<()> {
         );
         out.push(a as u32);
         logits = forward(&Tensor::new(&[a as u32], &device)?.unsqueeze(0)?, pos)?;
-        pos += 1;
     }
     println!(
         "{:?}",
