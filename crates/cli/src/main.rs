@@ -2,8 +2,11 @@
 //! which owns the clap types of its own subcommands.
 
 use clap::{Parser, Subcommand};
+use signscope_slr::cli::SlrCommand;
+use signscope_slt::config::Direction;
 
 mod demo;
+mod embedders;
 
 /// signscope: sign language processing on body keypoints.
 ///
@@ -42,6 +45,56 @@ enum Command {
     /// Sentence embeddings (MiniLM, multilingual-e5-small, or an OpenAI-compatible
     /// /v1/embeddings server), with an on-disk cache.
     Embed(signscope_embed::cli::EmbedArgs),
+    /// Train a model from a TOML config: the SCOPE recognizer (slr), a gloss→text
+    /// translator (slt) or a text→gloss model for production (t2g).
+    #[command(subcommand)]
+    Train(TrainCommand),
+    /// Score a trained model on a corpus split: recognizer WER with and without dialogue
+    /// context (slr), translation BLEU/ROUGE (slt, t2g).
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Recognize glosses in pose files with a trained SCOPE recognizer, given the earlier
+    /// dialogue turns; prints the top-k hypotheses with their scores.
+    Recognize(signscope_slr::cli::RecognizeArgs),
+    /// Translate glosses (or the recognizer's top-k hypotheses) to text with a trained
+    /// translator.
+    Translate(signscope_slt::cli::TranslateArgs),
+}
+
+#[derive(Subcommand)]
+enum TrainCommand {
+    /// SCOPE recognizer: stage 1 embedding alignment, stage 2 gloss encoder (CTC + MWER).
+    Slr(signscope_slr::cli::TrainArgs),
+    /// Gloss→text transformer (a config with direction = "gloss_to_text").
+    Slt(signscope_slt::cli::TrainSltArgs),
+    /// Text→gloss transformer for production (a config with direction = "text_to_gloss").
+    T2g(signscope_slt::cli::TrainSltArgs),
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Recognizer WER on a manifest, with and without context.
+    Slr(signscope_slr::cli::EvalArgs),
+    /// Gloss→text BLEU-1..4 and ROUGE-L on a split.
+    Slt(signscope_slt::cli::EvalSltArgs),
+    /// Text→gloss BLEU-1..4 and ROUGE-L on a split.
+    T2g(signscope_slt::cli::EvalSltArgs),
+}
+
+/// `train slt` / `train t2g` name the direction: refuse a config that trains the other one.
+fn check_direction(
+    args: &signscope_slt::cli::TrainSltArgs,
+    want: signscope_slt::config::Direction,
+) -> anyhow::Result<()> {
+    let config = signscope_slt::config::SltConfig::load(&args.config)?;
+    anyhow::ensure!(
+        config.data.direction == want,
+        "{}: data.direction is {:?}, but this command trains {:?} (use `train slt` for gloss_to_text, `train t2g` for text_to_gloss)",
+        args.config.display(),
+        config.data.direction,
+        want
+    );
+    Ok(())
 }
 
 /// `signscope pose …`: file-format commands and processing commands side by side.
@@ -63,5 +116,26 @@ fn main() -> anyhow::Result<()> {
         Command::Produce(args) => signscope_slp::cli::run(args),
         Command::Synth(args) => signscope_synth::cli::run(args),
         Command::Embed(args) => signscope_embed::cli::run(args),
+        Command::Train(TrainCommand::Slr(args)) => {
+            signscope_slr::cli::run(SlrCommand::Train(args), &embedders::slr_embedder)
+        }
+        Command::Train(TrainCommand::Slt(args)) => {
+            check_direction(&args, Direction::GlossToText)?;
+            signscope_slt::cli::run_train(args)
+        }
+        Command::Train(TrainCommand::T2g(args)) => {
+            check_direction(&args, Direction::TextToGloss)?;
+            signscope_slt::cli::run_train(args)
+        }
+        Command::Eval(EvalCommand::Slr(args)) => {
+            signscope_slr::cli::run(SlrCommand::Eval(args), &embedders::slr_embedder)
+        }
+        Command::Eval(EvalCommand::Slt(args) | EvalCommand::T2g(args)) => {
+            signscope_slt::cli::run_eval(args)
+        }
+        Command::Recognize(args) => {
+            signscope_slr::cli::run(SlrCommand::Recognize(args), &embedders::slr_embedder)
+        }
+        Command::Translate(args) => signscope_slt::cli::run_translate(args),
     }
 }

@@ -15,7 +15,8 @@ pub struct AtomicFile {
 impl AtomicFile {
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let inner = signscope_fsio::AtomicFile::create(&path).map_err(|e| CorpusError::io(&path, e))?;
+        let inner =
+            signscope_fsio::AtomicFile::create(&path).map_err(|e| CorpusError::io(&path, e))?;
         Ok(Self { path, inner })
     }
 

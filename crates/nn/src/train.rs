@@ -9,6 +9,7 @@
 //! - `best.bpk`                      parameters with the best dev score
 //! - `averaged.bpk`                  mean of the last `average_last` checkpoints
 //! - `train.log`                     one line per evaluation
+//! - `curves.svg`                    training loss and dev score per evaluation
 //!
 //! Every file is written to a temporary name and renamed, and `state.json` is written last,
 //! so an interrupted run resumes from the last complete checkpoint. Dropout noise is seeded
@@ -41,6 +42,11 @@ pub trait TrainTask {
     fn loss(&self, model: &Self::Model, batch: &Self::Batch) -> TokenLoss;
     /// Dev evaluation of an inference copy of the model; higher `score` is better.
     fn evaluate(&mut self, model: &Self::Model) -> anyhow::Result<Evaluation>;
+    /// How `curves.svg` labels the dev score, and the factor that turns `score` back into
+    /// that metric (−1 when the score is a negated error rate).
+    fn score_label(&self) -> (&str, f64) {
+        ("dev score", 1.0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -392,6 +398,13 @@ pub fn train<T: TrainTask>(
                     state.evals_without_improvement += 1;
                 }
                 state.evaluations.push(record);
+                let (score_name, score_sign) = task.score_label();
+                crate::plot::write_curves(
+                    &run_dir.join("curves.svg"),
+                    &state.evaluations,
+                    score_name,
+                    score_sign,
+                )?;
                 if config.patience > 0 && state.evals_without_improvement >= config.patience {
                     progress.suspend(|| {
                         eprintln!(

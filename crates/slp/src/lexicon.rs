@@ -560,7 +560,7 @@ mod tests {
         use signscope_pose::skeleton::Layout;
         let header = Layout::HolisticReduced178.header(512, 512, 0);
         let pose = |frames: usize, value: f32| Pose {
-            header: header.clone(),
+            header: header.clone().into(),
             body: PoseBody {
                 fps: 25.0,
                 data: Array4::from_elem((frames, 1, 178, 3), value),

@@ -103,7 +103,9 @@ mod tests {
             return;
         }
         let pose = Pose {
-            header: signscope_pose::skeleton::Layout::HolisticReduced178.header(512, 512, 0),
+            header: signscope_pose::skeleton::Layout::HolisticReduced178
+                .header(512, 512, 0)
+                .into(),
             body: signscope_pose::PoseBody {
                 fps: 25.0,
                 data: ndarray::Array4::zeros((2, 1, 178, 3)),

@@ -308,7 +308,7 @@ pub fn to_canvas(clip: &Clip, header: PoseHeader) -> Pose {
         .into_shape_with_order((frames, 1, points))
         .expect("same element count");
     Pose {
-        header,
+        header: header.into(),
         body: PoseBody {
             fps: clip.fps,
             data,

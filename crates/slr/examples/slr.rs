@@ -14,6 +14,9 @@ struct Cli {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     run(cli.command, &|config| {
-        anyhow::bail!("embedding backend {:?} needs the signscope binary (this example only has \"hashed\")", config.backend)
+        anyhow::bail!(
+            "embedding backend {:?} needs the signscope binary (this example only has \"hashed\")",
+            config.backend
+        )
     })
 }

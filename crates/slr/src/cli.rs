@@ -1,4 +1,5 @@
-//! `signscope slr …`: train, evaluate and run the SCOPE recognizer.
+//! Entry points wired by the `signscope` binary as `signscope train slr`, `signscope eval slr`
+//! and `signscope recognize`; the example `slr` exposes them as [`SlrCommand`].
 
 use std::path::PathBuf;
 
@@ -13,10 +14,14 @@ use crate::eval::{EvalReport, Recognizer};
 use crate::train::train;
 
 /// Builds the sentence embedder a config names (the binary supplies the real models).
-pub type EmbedderFactory<'a> = &'a dyn Fn(&EmbeddingConfig) -> anyhow::Result<Box<dyn SentenceEmbedder>>;
+pub type EmbedderFactory<'a> =
+    &'a dyn Fn(&EmbeddingConfig) -> anyhow::Result<Box<dyn SentenceEmbedder>>;
 
 /// `hashed` is built here; every other backend comes from `factory`.
-pub fn build_embedder(config: &EmbeddingConfig, factory: EmbedderFactory) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
+pub fn build_embedder(
+    config: &EmbeddingConfig,
+    factory: EmbedderFactory,
+) -> anyhow::Result<Box<dyn SentenceEmbedder>> {
     if config.backend == "hashed" {
         anyhow::ensure!(config.size > 0, "[embedding] size must be positive");
         return Ok(Box::new(HashedBagOfWords { size: config.size }));
@@ -37,8 +42,7 @@ pub enum SlrCommand {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The training config (TOML).
-    #[arg(long, short)]
+    /// The training config (TOML), e.g. crates/slr/configs/dialogue.toml.
     pub config: PathBuf,
     /// Output folder (overrides `run_dir` in the config).
     #[arg(long)]
@@ -46,6 +50,10 @@ pub struct TrainArgs {
     /// Continue an interrupted run in the same folder.
     #[arg(long)]
     pub resume: bool,
+    /// Override a config value, `section.key=value` in TOML syntax (repeat), e.g.
+    /// `--set data.use_context=false --set loss.mwer_weight=0`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,15 +138,22 @@ pub fn run(command: SlrCommand, factory: EmbedderFactory) -> anyhow::Result<()> 
 }
 
 fn run_train(args: TrainArgs, factory: EmbedderFactory) -> anyhow::Result<()> {
-    let mut config = SlrConfig::load(&args.config)?;
+    let mut config = SlrConfig::load_with(&args.config, &args.overrides)?;
     if let Some(dir) = args.run_dir {
         config.run_dir = dir;
     }
     let embedder = build_embedder(&config.embedding, factory)?;
     config.model.embedding_size = embedder.size();
     let outcome = train(config, embedder.as_ref(), args.resume)?;
-    println!("model: {}", outcome.run_dir.join(crate::train::MODEL_FILE).display());
-    println!("dev ({} checkpoint): {}", outcome.chosen, outcome.dev.summary());
+    println!(
+        "model: {}",
+        outcome.run_dir.join(crate::train::MODEL_FILE).display()
+    );
+    println!(
+        "dev ({} checkpoint): {}",
+        outcome.chosen,
+        outcome.dev.summary()
+    );
     Ok(())
 }
 
@@ -146,7 +161,12 @@ fn run_eval(args: EvalArgs, factory: EmbedderFactory) -> anyhow::Result<()> {
     let recognizer = Recognizer::load(&args.model, None)?;
     let embedder = build_embedder(&recognizer.config.embedding, factory)?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let utterances = load_utterances(&args.manifest, args.split.into(), &recognizer.config.features, threads)?;
+    let utterances = load_utterances(
+        &args.manifest,
+        args.split.into(),
+        &recognizer.config.features,
+        threads,
+    )?;
     let embeddings = EmbeddingTable::build(embedder.as_ref(), texts_of(&utterances))?;
     let modes: &[bool] = match args.context {
         ContextMode::With => &[true],
@@ -162,7 +182,8 @@ fn run_eval(args: EvalArgs, factory: EmbedderFactory) -> anyhow::Result<()> {
         for (id, hyp, reference) in &reports[0].hypotheses {
             text.push_str(&format!("{id}\t{hyp}\t{reference}\n"));
         }
-        signscope_fsio::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        signscope_fsio::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
@@ -171,7 +192,10 @@ fn run_eval(args: EvalArgs, factory: EmbedderFactory) -> anyhow::Result<()> {
             println!("{}", r.summary());
         }
         if reports.len() == 2 {
-            println!("context changes WER by {:+.2} points", reports[0].wer - reports[1].wer);
+            println!(
+                "context changes WER by {:+.2} points",
+                reports[0].wer - reports[1].wer
+            );
         }
     }
     Ok(())
@@ -181,16 +205,31 @@ fn run_recognize(args: RecognizeArgs, factory: EmbedderFactory) -> anyhow::Resul
     let recognizer = Recognizer::load(&args.model, None)?;
     let embedder = build_embedder(&recognizer.config.embedding, factory)?;
     for path in &args.poses {
-        let pose = signscope_pose::read_any(path, &Default::default()).with_context(|| format!("reading {}", path.display()))?;
+        let pose = signscope_pose::read_any(path, &Default::default())
+            .with_context(|| format!("reading {}", path.display()))?;
         let results = recognizer
-            .recognize(&pose, &args.context, embedder.as_ref(), args.beam, args.top_k)
+            .recognize(
+                &pose,
+                &args.context,
+                embedder.as_ref(),
+                args.beam,
+                args.top_k,
+            )
             .with_context(|| format!("recognizing {}", path.display()))?;
         if args.json {
-            println!("{}", serde_json::json!({ "file": path, "hypotheses": results }));
+            println!(
+                "{}",
+                serde_json::json!({ "file": path, "hypotheses": results })
+            );
         } else {
             println!("{}", path.display());
             for (rank, r) in results.iter().enumerate() {
-                println!("  {}. {}  (log p = {:.2})", rank + 1, r.glosses.join(" "), r.log_prob);
+                println!(
+                    "  {}. {}  (log p = {:.2})",
+                    rank + 1,
+                    r.glosses.join(" "),
+                    r.log_prob
+                );
             }
         }
     }

@@ -35,6 +35,10 @@ pub struct SlrModelConfig {
     /// token. The paper says the aligned embedding is "combined with the motion features";
     /// eq. 3 only names `E_t` and `E_A`, so this is a switch.
     pub aligned_token: bool,
+    /// Ablation switch (SCOPE Table 4, "w/o embedding encoder"): off = no Embedding
+    /// Alignment Encoder and no stage 1; the gloss encoder reads the motion features directly
+    /// and the motion extractor trains with it.
+    pub alignment_encoder: bool,
     pub dropout: f64,
     /// Longest motion sequence after the temporal stride (sinusoidal positions).
     pub max_positions: usize,
@@ -55,6 +59,7 @@ impl Default for SlrModelConfig {
             embedding_size: 64,
             context_turns: 3,
             aligned_token: true,
+            alignment_encoder: true,
             dropout: 0.1,
             max_positions: 1024,
         }
@@ -68,6 +73,9 @@ impl SlrModelConfig {
                 "d_model {} must be a positive multiple of n_heads {}",
                 self.d_model, self.n_heads
             ));
+        }
+        if self.context_turns == 0 && !(self.aligned_token && self.alignment_encoder) {
+            return Err("context_turns must be at least 1 (use [data] use_context = false for a context-free model)".into());
         }
         if self.temporal_kernel == 0 || self.temporal_stride == 0 {
             return Err("temporal_kernel and temporal_stride must be positive".into());
@@ -168,7 +176,14 @@ pub struct EmbeddingConfig {
 
 impl Default for EmbeddingConfig {
     fn default() -> Self {
-        Self { backend: "minilm".into(), model: None, url: None, model_name: None, size: 64, cache: None }
+        Self {
+            backend: "minilm".into(),
+            model: None,
+            url: None,
+            model_name: None,
+            size: 64,
+            cache: None,
+        }
     }
 }
 
@@ -216,21 +231,44 @@ impl SlrConfig {
     /// Reads a TOML config. Relative paths (data, run folder, models, caches) are relative
     /// to the working directory, as in joeynmt: run from the repository root.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let config: SlrConfig = signscope_nn::config::parse_toml(&text, path)?;
-        config.validate().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Self::load_with(path, &[])
+    }
+
+    /// [`SlrConfig::load`] with `section.key=value` overrides applied on top of the file
+    /// (values in TOML syntax; a bare word is taken as a string), e.g.
+    /// `data.use_context=false`, `features.eye_scale="none"`, `run_dir=runs/ablation`.
+    pub fn load_with(path: &Path, overrides: &[String]) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut table: toml::Table = signscope_nn::config::parse_toml(&text, path)?;
+        for item in overrides {
+            apply_override(&mut table, item).with_context(|| format!("--set {item}"))?;
+        }
+        let config: SlrConfig = table
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("{}: invalid configuration: {e}", path.display()))?;
+        config
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(config)
     }
 
     pub fn validate(&self) -> Result<(), String> {
         self.model.validate().map_err(|e| format!("[model] {e}"))?;
-        self.alignment.validate().map_err(|e| format!("[alignment] {e}"))?;
+        self.alignment
+            .validate()
+            .map_err(|e| format!("[alignment] {e}"))?;
         self.gloss.validate().map_err(|e| format!("[gloss] {e}"))?;
-        if self.loss.mwer_weight > 0.0 && (self.loss.mwer_n_best == 0 || self.loss.beam_width < self.loss.mwer_n_best) {
+        if self.loss.mwer_weight > 0.0
+            && (self.loss.mwer_n_best == 0 || self.loss.beam_width < self.loss.mwer_n_best)
+        {
             return Err("[loss] MWER needs mwer_n_best >= 1 and beam_width >= mwer_n_best".into());
         }
         if !["none", "phoenix2014", "phoenix2014t"].contains(&self.data.cleanup.as_str()) {
-            return Err(format!("[data] cleanup = {:?}: expected none, phoenix2014 or phoenix2014t", self.data.cleanup));
+            return Err(format!(
+                "[data] cleanup = {:?}: expected none, phoenix2014 or phoenix2014t",
+                self.data.cleanup
+            ));
         }
         Ok(())
     }
@@ -238,5 +276,50 @@ impl SlrConfig {
     /// Longest input in frames the sinusoidal positions were sized for.
     pub fn max_frames(&self) -> usize {
         self.model.max_positions * self.model.temporal_stride
+    }
+}
+
+fn apply_override(table: &mut toml::Table, item: &str) -> anyhow::Result<()> {
+    let (key, value) = item.split_once('=').context("expected KEY=VALUE")?;
+    let value: toml::Value = match toml::from_str::<toml::Table>(&format!("v = {value}")) {
+        Ok(mut t) => t.remove("v").expect("parsed key"),
+        Err(_) => toml::Value::String(value.to_string()),
+    };
+    let mut parts: Vec<&str> = key.trim().split('.').collect();
+    let last = parts.pop().filter(|k| !k.is_empty()).context("empty key")?;
+    let mut node = table;
+    for part in parts {
+        node = node
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .with_context(|| format!("{part} is not a section"))?;
+    }
+    node.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_change_nested_values_and_typos_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "run_dir = \"a\"\n[data]\nuse_context = true\n").unwrap();
+        let sets = [
+            "data.use_context=false",
+            "run_dir=runs/b",
+            "features.eye_scale=\"none\"",
+            "gloss.epochs=3",
+        ]
+        .map(String::from);
+        let config = SlrConfig::load_with(&path, &sets).unwrap();
+        assert!(!config.data.use_context);
+        assert_eq!(config.run_dir, PathBuf::from("runs/b"));
+        assert_eq!(config.gloss.epochs, 3);
+        let err = SlrConfig::load_with(&path, &["data.use_contxt=false".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("use_contxt"), "{err:#}");
     }
 }

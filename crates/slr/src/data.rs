@@ -10,7 +10,9 @@ use burn::tensor::TensorData;
 use signscope_corpus::manifest::{Record, Split, read_manifest};
 use signscope_pose::augment::{AugmentConfig, Augmenter};
 use signscope_pose::format::pose_file::{ReadOptions, ReadRange, read_pose_with};
-use signscope_pose::preprocess::{FeatureStats, KeypointSeq, SCOPE_POINTS, ScopeConfig, StatsAccumulator, scope_features};
+use signscope_pose::preprocess::{
+    FeatureStats, KeypointSeq, SCOPE_POINTS, ScopeConfig, StatsAccumulator, scope_features,
+};
 
 use crate::context::SentenceEmbedder;
 use crate::model::SlrBatch;
@@ -37,14 +39,21 @@ impl Utterance {
 
 /// Reads the records of `split` (all records when `None`) from a manifest and computes their
 /// SCOPE features (without standardization) on `threads` threads.
-pub fn load_utterances(manifest: &Path, split: Option<Split>, features: &ScopeConfig, threads: usize) -> anyhow::Result<Vec<Utterance>> {
+pub fn load_utterances(
+    manifest: &Path,
+    split: Option<Split>,
+    features: &ScopeConfig,
+    threads: usize,
+) -> anyhow::Result<Vec<Utterance>> {
     let records: Vec<Record> = read_manifest(manifest)
         .with_context(|| format!("reading manifest {}", manifest.display()))?
         .into_iter()
         .filter(|r| split.is_none() || r.split == split)
         .collect();
     if records.is_empty() {
-        let which = split.map(|s| format!("{} ", s.as_str())).unwrap_or_default();
+        let which = split
+            .map(|s| format!("{} ", s.as_str()))
+            .unwrap_or_default();
         bail!("{}: no {which}records", manifest.display());
     }
     let base = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -56,10 +65,17 @@ pub fn load_utterances(manifest: &Path, split: Option<Split>, features: &ScopeCo
             .chunks(chunk)
             .map(|part| {
                 let base = &base;
-                scope.spawn(move || part.iter().map(|r| utterance(r, base, manifest, &config)).collect())
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|r| utterance(r, base, manifest, &config))
+                        .collect()
+                })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("feature worker panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("feature worker panicked"))
+            .collect()
     });
     let mut utterances = Vec::with_capacity(records.len());
     for part in loaded {
@@ -68,19 +84,38 @@ pub fn load_utterances(manifest: &Path, split: Option<Split>, features: &ScopeCo
     Ok(utterances)
 }
 
-fn utterance(record: &Record, base: &Path, manifest: &Path, config: &ScopeConfig) -> anyhow::Result<Utterance> {
-    let pose_path: PathBuf = record
-        .resolved_pose(base)
-        .with_context(|| format!("{}: record {} has no pose file", manifest.display(), record.id))?;
+fn utterance(
+    record: &Record,
+    base: &Path,
+    manifest: &Path,
+    config: &ScopeConfig,
+) -> anyhow::Result<Utterance> {
+    let pose_path: PathBuf = record.resolved_pose(base).with_context(|| {
+        format!(
+            "{}: record {} has no pose file",
+            manifest.display(),
+            record.id
+        )
+    })?;
     let range = match record.frames {
         Some(f) => ReadRange::frames(f.start as usize, f.end as usize),
         None => ReadRange::all(),
     };
-    let pose = read_pose_with(&pose_path, &ReadOptions::with_range(range)).with_context(|| format!("record {}", record.id))?;
-    let features =
-        scope_features(&pose, config, None).with_context(|| format!("record {}: SCOPE features of {}", record.id, pose_path.display()))?;
+    let pose = read_pose_with(&pose_path, &ReadOptions::with_range(range))
+        .with_context(|| format!("record {}", record.id))?;
+    let features = scope_features(&pose, config, None).with_context(|| {
+        format!(
+            "record {}: SCOPE features of {}",
+            record.id,
+            pose_path.display()
+        )
+    })?;
     if features.frames() == 0 {
-        bail!("record {}: {} has no frames", record.id, pose_path.display());
+        bail!(
+            "record {}: {} has no frames",
+            record.id,
+            pose_path.display()
+        );
     }
     Ok(Utterance {
         id: record.id.clone(),
@@ -92,10 +127,14 @@ fn utterance(record: &Record, base: &Path, manifest: &Path, config: &ScopeConfig
 }
 
 /// Per-point standardization statistics over `utterances` (eq. 9).
-pub fn feature_stats(utterances: &[Utterance], config: &ScopeConfig) -> anyhow::Result<FeatureStats> {
+pub fn feature_stats(
+    utterances: &[Utterance],
+    config: &ScopeConfig,
+) -> anyhow::Result<FeatureStats> {
     let mut acc = StatsAccumulator::new(SCOPE_POINTS);
     for u in utterances {
-        acc.add(&u.features).with_context(|| format!("statistics of {}", u.id))?;
+        acc.add(&u.features)
+            .with_context(|| format!("statistics of {}", u.id))?;
     }
     Ok(acc.finish(config))
 }
@@ -109,20 +148,39 @@ pub struct EmbeddingTable {
 
 impl EmbeddingTable {
     /// Embeds the distinct texts of `texts` in batches of 64.
-    pub fn build<'a>(embedder: &dyn SentenceEmbedder, texts: impl IntoIterator<Item = &'a str>) -> anyhow::Result<Self> {
-        let mut table = Self { dim: embedder.size(), vectors: HashMap::new() };
+    pub fn build<'a>(
+        embedder: &dyn SentenceEmbedder,
+        texts: impl IntoIterator<Item = &'a str>,
+    ) -> anyhow::Result<Self> {
+        let mut table = Self {
+            dim: embedder.size(),
+            vectors: HashMap::new(),
+        };
         table.extend(embedder, texts)?;
         Ok(table)
     }
 
-    pub fn extend<'a>(&mut self, embedder: &dyn SentenceEmbedder, texts: impl IntoIterator<Item = &'a str>) -> anyhow::Result<()> {
-        let mut missing: Vec<String> = texts.into_iter().filter(|t| !self.vectors.contains_key(*t)).map(str::to_owned).collect();
+    pub fn extend<'a>(
+        &mut self,
+        embedder: &dyn SentenceEmbedder,
+        texts: impl IntoIterator<Item = &'a str>,
+    ) -> anyhow::Result<()> {
+        let mut missing: Vec<String> = texts
+            .into_iter()
+            .filter(|t| !self.vectors.contains_key(*t))
+            .map(str::to_owned)
+            .collect();
         missing.sort();
         missing.dedup();
         for batch in missing.chunks(64) {
             let vectors = embedder.embed(batch)?;
             if vectors.len() != batch.len() || vectors.iter().any(|v| v.len() != self.dim) {
-                bail!("the sentence embedder returned {} vectors for {} texts (size {})", vectors.len(), batch.len(), self.dim);
+                bail!(
+                    "the sentence embedder returned {} vectors for {} texts (size {})",
+                    vectors.len(),
+                    batch.len(),
+                    self.dim
+                );
             }
             self.vectors.extend(batch.iter().cloned().zip(vectors));
         }
@@ -144,7 +202,10 @@ impl EmbeddingTable {
 
 /// Every text an utterance list needs embedded: targets (stage 1) and context turns.
 pub fn texts_of(utterances: &[Utterance]) -> impl Iterator<Item = &str> {
-    utterances.iter().flat_map(|u| u.text.iter().chain(&u.context)).map(String::as_str)
+    utterances
+        .iter()
+        .flat_map(|u| u.text.iter().chain(&u.context))
+        .map(String::as_str)
 }
 
 /// How batches are assembled from utterances.
@@ -162,23 +223,38 @@ pub struct BatchBuilder<'a> {
 impl BatchBuilder<'_> {
     /// Pads `utterances` into one batch on `device`, augmenting each when `augment` is given
     /// (seeded per utterance from `seed`).
-    pub fn batch(&self, utterances: &[&Utterance], augment: Option<(&AugmentConfig, u64)>, device: &Device) -> anyhow::Result<SlrBatch> {
+    pub fn batch(
+        &self,
+        utterances: &[&Utterance],
+        augment: Option<(&AugmentConfig, u64)>,
+        device: &Device,
+    ) -> anyhow::Result<SlrBatch> {
         let sequences: Vec<KeypointSeq> = utterances
             .iter()
             .enumerate()
             .map(|(i, u)| {
                 let mut seq = match augment {
                     Some((config, seed)) => {
-                        let augmented = Augmenter::new(*config, seed.wrapping_add(i as u64), None).apply(&u.features);
-                        if augmented.frames() == 0 { u.features.clone() } else { augmented }
+                        let augmented = Augmenter::new(*config, seed.wrapping_add(i as u64), None)
+                            .apply(&u.features);
+                        if augmented.frames() == 0 {
+                            u.features.clone()
+                        } else {
+                            augmented
+                        }
                     }
                     None => u.features.clone(),
                 };
                 if self.max_frames > 0 && seq.frames() > self.max_frames {
-                    seq = signscope_pose::augment::select_frames(&seq, &(0..self.max_frames).collect::<Vec<_>>());
+                    seq = signscope_pose::augment::select_frames(
+                        &seq,
+                        &(0..self.max_frames).collect::<Vec<_>>(),
+                    );
                 }
                 if let Some(stats) = self.stats {
-                    stats.apply(&mut seq).with_context(|| format!("standardizing {}", u.id))?;
+                    stats
+                        .apply(&mut seq)
+                        .with_context(|| format!("standardizing {}", u.id))?;
                 }
                 Ok(seq)
             })
@@ -205,7 +281,10 @@ impl BatchBuilder<'_> {
             if self.use_context {
                 // Most recent turn in the last slot; older slots stay masked when absent.
                 for (slot, text) in (0..turns).rev().zip(u.context.iter().rev()) {
-                    let v = self.embeddings.get(text).with_context(|| format!("{}: context turn not embedded", u.id))?;
+                    let v = self
+                        .embeddings
+                        .get(text)
+                        .with_context(|| format!("{}: context turn not embedded", u.id))?;
                     context[(i * turns + slot) * e..][..e].copy_from_slice(v);
                     missing[i * turns + slot] = false;
                 }
@@ -213,7 +292,10 @@ impl BatchBuilder<'_> {
             targets.push(self.vocab.encode(&u.glosses).0);
         }
         Ok(SlrBatch {
-            keypoints: Tensor::from_data(TensorData::new(keypoints, [b, t, SCOPE_POINTS, 2]), device),
+            keypoints: Tensor::from_data(
+                TensorData::new(keypoints, [b, t, SCOPE_POINTS, 2]),
+                device,
+            ),
             frames,
             sentence: Tensor::from_data(TensorData::new(sentence, [b, e]), device),
             context: Tensor::from_data(TensorData::new(context, [b, turns, e]), device),

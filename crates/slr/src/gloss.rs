@@ -34,7 +34,8 @@ pub struct GlossEncoder {
 
 impl GlossEncoder {
     pub fn new(config: &SlrModelConfig, classes: usize, device: &Device) -> Self {
-        let slots = config.context_turns + usize::from(config.aligned_token);
+        let aligned_token = config.aligned_token && config.alignment_encoder;
+        let slots = config.context_turns + usize::from(aligned_token);
         Self {
             context_projection: LinearConfig::new(config.embedding_size, config.d_model)
                 .init(device),
@@ -54,7 +55,7 @@ impl GlossEncoder {
             .init(device),
             classifier: LinearConfig::new(config.d_model, classes).init(device),
             context_turns: config.context_turns,
-            aligned_token: config.aligned_token,
+            aligned_token,
             d_model: config.d_model,
         }
     }

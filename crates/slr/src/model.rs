@@ -59,7 +59,9 @@ impl ScopeSlr {
             motion: MotionFeatureExtractor::new(config, device),
             alignment: EmbeddingAlignmentEncoder::new(config, stage1_dropout, device),
             gloss: GlossEncoder::new(config, classes, device),
-            freeze_stage1: stage == Stage::Gloss,
+            // Without the alignment encoder there is no stage 1: the motion extractor trains
+            // with the gloss encoder.
+            freeze_stage1: stage == Stage::Gloss && config.alignment_encoder,
         }
     }
 
@@ -92,7 +94,17 @@ impl ScopeSlr {
             steps,
             &motion.device(),
         );
-        let mut aligned = self.alignment.forward(motion, padding.clone());
+        let mut aligned = if config.alignment_encoder {
+            self.alignment.forward(motion, padding.clone())
+        } else {
+            // Ablation "w/o embedding encoder": the gloss encoder reads the motion input D.
+            let [b, _, _] = motion.dims();
+            let device = motion.device();
+            AlignedMotion {
+                hidden: motion,
+                embedding: Tensor::zeros([b, config.embedding_size], &device),
+            }
+        };
         if self.freeze_stage1 {
             aligned.hidden = aligned.hidden.detach();
             aligned.embedding = aligned.embedding.detach();

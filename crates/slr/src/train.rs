@@ -12,12 +12,17 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use signscope_nn::checkpoint::{load_model, save_model};
 use signscope_nn::loss::TokenLoss;
-use signscope_nn::train::{Evaluation, TrainTask, TrainReport, averaged_model_path, best_model_path, load_state, train as run_stage};
+use signscope_nn::train::{
+    Evaluation, TrainReport, TrainTask, averaged_model_path, best_model_path, load_state,
+    train as run_stage,
+};
 use signscope_pose::preprocess::FeatureStats;
 
 use crate::config::SlrConfig;
 use crate::context::SentenceEmbedder;
-use crate::data::{BatchBuilder, EmbeddingTable, Utterance, feature_stats, load_utterances, texts_of};
+use crate::data::{
+    BatchBuilder, EmbeddingTable, Utterance, feature_stats, load_utterances, texts_of,
+};
 use crate::eval::{EvalReport, Recognizer};
 use crate::model::{ScopeSlr, Stage, gloss_losses};
 use crate::vocab::GlossVocab;
@@ -43,7 +48,8 @@ pub struct BatchPlan {
 /// Batches of similar length (less padding): shuffle, sort pools of 20 batches by length,
 /// cut, shuffle the batch order. Depends only on (`seed`, `epoch`).
 pub fn plan_epoch(lengths: &[usize], batch_size: usize, epoch: usize, seed: u64) -> Vec<BatchPlan> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.shuffle(&mut rng);
     let mut batches: Vec<Vec<usize>> = Vec::new();
@@ -56,7 +62,12 @@ pub fn plan_epoch(lengths: &[usize], batch_size: usize, epoch: usize, seed: u64)
     batches
         .into_iter()
         .enumerate()
-        .map(|(i, indices)| BatchPlan { indices, seed: seed.wrapping_mul(31).wrapping_add((epoch * 1_000_003 + i) as u64) })
+        .map(|(i, indices)| BatchPlan {
+            indices,
+            seed: seed
+                .wrapping_mul(31)
+                .wrapping_add((epoch * 1_000_003 + i) as u64),
+        })
         .collect()
 }
 
@@ -84,9 +95,15 @@ impl Prepared {
 
     fn batch(&self, plan: &BatchPlan, device: &Device) -> crate::model::SlrBatch {
         let utterances: Vec<&Utterance> = plan.indices.iter().map(|&i| &self.train[i]).collect();
-        let augment = self.config.data.augment.then_some((&self.config.augment, plan.seed));
+        let augment = self
+            .config
+            .data
+            .augment
+            .then_some((&self.config.augment, plan.seed));
         // Every input was validated when loading (features finite, texts embedded).
-        self.builder(self.config.data.use_context).batch(&utterances, augment, device).expect("validated training batch")
+        self.builder(self.config.data.use_context)
+            .batch(&utterances, augment, device)
+            .expect("validated training batch")
     }
 
     fn lengths(&self) -> Vec<usize> {
@@ -103,14 +120,27 @@ impl TrainTask for AlignmentTask<'_> {
     type Batch = BatchPlan;
 
     fn epoch_batches(&self, epoch: usize, seed: u64) -> Vec<BatchPlan> {
-        plan_epoch(&self.data.lengths(), self.data.config.alignment.batch_size, epoch, seed)
+        plan_epoch(
+            &self.data.lengths(),
+            self.data.config.alignment.batch_size,
+            epoch,
+            seed,
+        )
     }
 
     fn loss(&self, model: &ScopeSlr, plan: &BatchPlan) -> TokenLoss {
         let device = model_device(model);
         let batch = self.data.batch(plan, &device);
         let loss = model.alignment_loss(&self.data.config.model, &batch);
-        TokenLoss { mean: loss.clone(), nll_sum: loss, tokens: plan.indices.len() }
+        TokenLoss {
+            mean: loss.clone(),
+            nll_sum: loss,
+            tokens: plan.indices.len(),
+        }
+    }
+
+    fn score_label(&self) -> (&str, f64) {
+        ("dev L_emb", -1.0)
     }
 
     fn evaluate(&mut self, model: &ScopeSlr) -> anyhow::Result<Evaluation> {
@@ -122,11 +152,26 @@ impl TrainTask for AlignmentTask<'_> {
             let refs: Vec<&Utterance> = chunk.iter().collect();
             let batch = builder.batch(&refs, None, &device)?;
             let (aligned, _) = model.align(&data.config.model, &batch);
-            let predicted: Vec<f32> = aligned.embedding.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let target: Vec<f32> = batch.sentence.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let predicted: Vec<f32> = aligned
+                .embedding
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let target: Vec<f32> = batch
+                .sentence
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let e = data.embeddings.dim;
             for (p, t) in predicted.chunks(e).zip(target.chunks(e)) {
-                total += p.iter().zip(t).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
+                total += p
+                    .iter()
+                    .zip(t)
+                    .map(|(a, b)| ((a - b) as f64).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
                 let dot: f64 = p.iter().zip(t).map(|(a, b)| (a * b) as f64).sum();
                 let norms = norm(p) * norm(t);
                 cosine += if norms > 0.0 { dot / norms } else { 0.0 };
@@ -134,7 +179,10 @@ impl TrainTask for AlignmentTask<'_> {
             }
         }
         let (l_emb, cos) = (total / n.max(1) as f64, cosine / n.max(1) as f64);
-        Ok(Evaluation { score: -l_emb, summary: format!("L_emb {l_emb:.4} cosine {cos:.4} ({n} utterances)") })
+        Ok(Evaluation {
+            score: -l_emb,
+            summary: format!("L_emb {l_emb:.4} cosine {cos:.4} ({n} utterances)"),
+        })
     }
 }
 
@@ -151,7 +199,12 @@ impl TrainTask for GlossTask<'_> {
     type Batch = BatchPlan;
 
     fn epoch_batches(&self, epoch: usize, seed: u64) -> Vec<BatchPlan> {
-        plan_epoch(&self.data.lengths(), self.data.config.gloss.batch_size, epoch, seed)
+        plan_epoch(
+            &self.data.lengths(),
+            self.data.config.gloss.batch_size,
+            epoch,
+            seed,
+        )
     }
 
     fn loss(&self, model: &ScopeSlr, plan: &BatchPlan) -> TokenLoss {
@@ -159,52 +212,126 @@ impl TrainTask for GlossTask<'_> {
         let device = model_device(model);
         let batch = self.data.batch(plan, &device);
         let (log_probs, _) = model.gloss_log_probs(&config.model, &batch);
-        let n_best = if config.loss.mwer_weight > 0.0 { config.loss.mwer_n_best } else { 0 };
-        let losses = gloss_losses(&config.model, log_probs, &batch, n_best, config.loss.beam_width);
+        let n_best = if config.loss.mwer_weight > 0.0 {
+            config.loss.mwer_n_best
+        } else {
+            0
+        };
+        let losses = gloss_losses(
+            &config.model,
+            log_probs,
+            &batch,
+            n_best,
+            config.loss.beam_width,
+        );
         let mean = match losses.mwer {
             Some(mwer) => losses.ctc.clone() + mwer.mul_scalar(config.loss.mwer_weight),
             None => losses.ctc.clone(),
         };
-        TokenLoss { mean, nll_sum: losses.ctc, tokens: plan.indices.len() }
+        TokenLoss {
+            mean,
+            nll_sum: losses.ctc,
+            tokens: plan.indices.len(),
+        }
+    }
+
+    fn score_label(&self) -> (&str, f64) {
+        ("dev WER (%, greedy)", -1.0)
     }
 
     fn evaluate(&mut self, model: &ScopeSlr) -> anyhow::Result<Evaluation> {
         let data = self.data;
-        let recognizer = Recognizer::from_parts(model.clone(), data.config.clone(), data.vocab.clone(), data.stats.clone());
-        let limit = if data.config.gloss.eval_max_sentences > 0 { data.config.gloss.eval_max_sentences } else { data.dev.len() };
+        let recognizer = Recognizer::from_parts(
+            model.clone(),
+            data.config.clone(),
+            data.vocab.clone(),
+            data.stats.clone(),
+        );
+        let limit = if data.config.gloss.eval_max_sentences > 0 {
+            data.config.gloss.eval_max_sentences
+        } else {
+            data.dev.len()
+        };
         // Greedy decoding during training: the beam is for the final evaluation.
-        let report = recognizer.evaluate(&data.dev[..limit.min(data.dev.len())], &data.embeddings, data.config.data.use_context, 1)?;
-        Ok(Evaluation { score: -report.wer, summary: report.summary() })
+        let report = recognizer.evaluate(
+            &data.dev[..limit.min(data.dev.len())],
+            &data.embeddings,
+            data.config.data.use_context,
+            1,
+        )?;
+        Ok(Evaluation {
+            score: -report.wer,
+            summary: report.summary(),
+        })
     }
 }
 
 fn model_device(model: &ScopeSlr) -> Device {
-    model.devices().into_iter().next().expect("model has parameters")
+    model
+        .devices()
+        .into_iter()
+        .next()
+        .expect("model has parameters")
 }
 
 /// Loads data, vocabulary, statistics and embeddings for `config` (writing the vocabulary
 /// and statistics into the run folder, or checking them when resuming).
-pub fn prepare(config: SlrConfig, embedder: &dyn SentenceEmbedder, resume: bool) -> anyhow::Result<Prepared> {
+pub fn prepare(
+    config: SlrConfig,
+    embedder: &dyn SentenceEmbedder,
+    resume: bool,
+) -> anyhow::Result<Prepared> {
     let run_dir = config.run_dir.clone();
-    let threads = if config.data.threads == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { config.data.threads };
-    let mut train = load_utterances(&config.data.train, config.data.train_split.split(), &config.features, threads)?;
-    let dev = load_utterances(&config.data.dev, config.data.dev_split.split(), &config.features, threads)?;
+    let threads = if config.data.threads == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        config.data.threads
+    };
+    let mut train = load_utterances(
+        &config.data.train,
+        config.data.train_split.split(),
+        &config.features,
+        threads,
+    )?;
+    let dev = load_utterances(
+        &config.data.dev,
+        config.data.dev_split.split(),
+        &config.features,
+        threads,
+    )?;
     let vocab_path = run_dir.join(VOCAB_FILE);
-    let vocab = if resume && vocab_path.exists() { GlossVocab::load(&vocab_path)? } else { GlossVocab::build(train.iter().map(|u| u.glosses.as_slice())) };
+    let vocab = if resume && vocab_path.exists() {
+        GlossVocab::load(&vocab_path)?
+    } else {
+        GlossVocab::build(train.iter().map(|u| u.glosses.as_slice()))
+    };
     if vocab.classes() < 2 {
-        bail!("{}: the training records have no glosses", config.data.train.display());
+        bail!(
+            "{}: the training records have no glosses",
+            config.data.train.display()
+        );
     }
     // CTC cannot emit more labels than the motion sequence has steps; SCOPE drops such samples.
     let before = train.len();
     train.retain(|u| {
-        let steps = config.model.motion_steps(u.frames().min(config.max_frames()));
-        steps >= ctc_frames_needed(&vocab.encode(&u.glosses).0) && !u.glosses.is_empty() && u.text.is_some()
+        let steps = config
+            .model
+            .motion_steps(u.frames().min(config.max_frames()));
+        steps >= ctc_frames_needed(&vocab.encode(&u.glosses).0)
+            && !u.glosses.is_empty()
+            && u.text.is_some()
     });
     if train.len() < before {
-        eprintln!("dropped {} of {before} training utterances (no text/glosses, or fewer motion steps than CTC needs)", before - train.len());
+        eprintln!(
+            "dropped {} of {before} training utterances (no text/glosses, or fewer motion steps than CTC needs)",
+            before - train.len()
+        );
     }
     if train.is_empty() {
-        bail!("{}: no usable training utterances", config.data.train.display());
+        bail!(
+            "{}: no usable training utterances",
+            config.data.train.display()
+        );
     }
     let stats_path = run_dir.join(STATS_FILE);
     let stats = if !config.features.standardize {
@@ -215,17 +342,31 @@ pub fn prepare(config: SlrConfig, embedder: &dyn SentenceEmbedder, resume: bool)
         Some(feature_stats(&train, &config.features)?)
     };
     if embedder.size() != config.model.embedding_size {
-        bail!("the embedder gives {}-d vectors but [model] embedding_size = {}", embedder.size(), config.model.embedding_size);
+        bail!(
+            "the embedder gives {}-d vectors but [model] embedding_size = {}",
+            embedder.size(),
+            config.model.embedding_size
+        );
     }
     let embeddings = EmbeddingTable::build(embedder, texts_of(&train).chain(texts_of(&dev)))?;
     std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     vocab.save(&vocab_path)?;
     if let Some(stats) = &stats {
-        stats.save(&stats_path).with_context(|| format!("writing {}", stats_path.display()))?;
+        stats
+            .save(&stats_path)
+            .with_context(|| format!("writing {}", stats_path.display()))?;
     }
     let text = toml::to_string_pretty(&config).context("serializing the config")?;
-    signscope_fsio::write_atomic(&run_dir.join(CONFIG_FILE), text.as_bytes()).with_context(|| format!("writing {}", run_dir.join(CONFIG_FILE).display()))?;
-    Ok(Prepared { config, train, dev, vocab, stats, embeddings })
+    signscope_fsio::write_atomic(&run_dir.join(CONFIG_FILE), text.as_bytes())
+        .with_context(|| format!("writing {}", run_dir.join(CONFIG_FILE).display()))?;
+    Ok(Prepared {
+        config,
+        train,
+        dev,
+        vocab,
+        stats,
+        embeddings,
+    })
 }
 
 /// What [`train`] produced.
@@ -253,10 +394,17 @@ fn stage_started(dir: &Path) -> bool {
 
 /// Trains both stages (skipping a finished one when resuming), then picks the best or the
 /// averaged stage-2 model by dev WER with beam search and writes it as `model.bpk`.
-pub fn train(config: SlrConfig, embedder: &dyn SentenceEmbedder, resume: bool) -> anyhow::Result<TrainOutcome> {
+pub fn train(
+    config: SlrConfig,
+    embedder: &dyn SentenceEmbedder,
+    resume: bool,
+) -> anyhow::Result<TrainOutcome> {
     let run_dir = config.run_dir.clone();
     if !resume && run_dir.join(CONFIG_FILE).exists() {
-        bail!("{} already holds a recognizer run; pass --resume to continue it or choose another run_dir", run_dir.display());
+        bail!(
+            "{} already holds a recognizer run; pass --resume to continue it or choose another run_dir",
+            run_dir.display()
+        );
     }
     let data = prepare(config, embedder, resume)?;
     let config = &data.config;
@@ -272,22 +420,47 @@ pub fn train(config: SlrConfig, embedder: &dyn SentenceEmbedder, resume: bool) -
     );
 
     let mut alignment_report: Option<TrainReport> = None;
-    if !stage_finished(&alignment_dir) {
+    if config.model.alignment_encoder && !stage_finished(&alignment_dir) {
         eprintln!("stage 1: embedding alignment (L_emb)");
         let model = ScopeSlr::new(&config.model, classes, Stage::Alignment, &device);
         let mut task = AlignmentTask { data: &data };
         let resume_stage = resume && stage_started(&alignment_dir);
-        alignment_report = Some(run_stage(&mut task, model, &config.alignment, config.model.d_model, &alignment_dir, resume_stage)?);
+        alignment_report = Some(run_stage(
+            &mut task,
+            model,
+            &config.alignment,
+            config.model.d_model,
+            &alignment_dir,
+            resume_stage,
+        )?);
     }
 
     let mut gloss_report: Option<TrainReport> = None;
     if !stage_finished(&gloss_dir) {
-        eprintln!("stage 2: gloss encoder (CTC{})", if config.loss.mwer_weight > 0.0 { " + MWER" } else { "" });
+        eprintln!(
+            "stage 2: gloss encoder (CTC{})",
+            if config.loss.mwer_weight > 0.0 {
+                " + MWER"
+            } else {
+                ""
+            }
+        );
         let template = ScopeSlr::new(&config.model, classes, Stage::Gloss, &device);
-        let model = load_model(template, &best_model_path(&alignment_dir))?;
+        let model = if config.model.alignment_encoder {
+            load_model(template, &best_model_path(&alignment_dir))?
+        } else {
+            template
+        };
         let mut task = GlossTask { data: &data };
         let resume_stage = resume && stage_started(&gloss_dir);
-        gloss_report = Some(run_stage(&mut task, model, &config.gloss, config.model.d_model, &gloss_dir, resume_stage)?);
+        gloss_report = Some(run_stage(
+            &mut task,
+            model,
+            &config.gloss,
+            config.model.d_model,
+            &gloss_dir,
+            resume_stage,
+        )?);
     }
 
     // Final choice by dev WER with the configured beam.
@@ -300,8 +473,18 @@ pub fn train(config: SlrConfig, embedder: &dyn SentenceEmbedder, resume: bool) -
     let mut chosen: Option<(String, ScopeSlr, EvalReport)> = None;
     for (name, path) in candidates {
         let model = load_model(template.clone(), &path)?;
-        let recognizer = Recognizer::from_parts(model.clone(), config.clone(), data.vocab.clone(), data.stats.clone());
-        let report = recognizer.evaluate(&data.dev, &data.embeddings, config.data.use_context, config.loss.beam_width)?;
+        let recognizer = Recognizer::from_parts(
+            model.clone(),
+            config.clone(),
+            data.vocab.clone(),
+            data.stats.clone(),
+        );
+        let report = recognizer.evaluate(
+            &data.dev,
+            &data.embeddings,
+            config.data.use_context,
+            config.loss.beam_width,
+        )?;
         eprintln!("{name}: dev {}", report.summary());
         if chosen.as_ref().is_none_or(|c| report.wer < c.2.wer) {
             chosen = Some((name.to_string(), model, report));
@@ -320,6 +503,7 @@ pub fn train(config: SlrConfig, embedder: &dyn SentenceEmbedder, resume: bool) -
         dev,
     };
     let json = serde_json::to_vec_pretty(&outcome)?;
-    signscope_fsio::write_atomic(&run_dir.join(DEV_REPORT_FILE), &json).with_context(|| format!("writing {}", run_dir.join(DEV_REPORT_FILE).display()))?;
+    signscope_fsio::write_atomic(&run_dir.join(DEV_REPORT_FILE), &json)
+        .with_context(|| format!("writing {}", run_dir.join(DEV_REPORT_FILE).display()))?;
     Ok(outcome)
 }

@@ -27,7 +27,11 @@ impl GlossVocab {
     }
 
     fn from_glosses(glosses: Vec<String>) -> Self {
-        let index = glosses.iter().enumerate().map(|(i, g)| (g.clone(), i + 1)).collect();
+        let index = glosses
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.clone(), i + 1))
+            .collect();
         Self { glosses, index }
     }
 
@@ -42,7 +46,11 @@ impl GlossVocab {
     }
 
     pub fn gloss(&self, class: usize) -> Option<&str> {
-        if class == BLANK { None } else { self.glosses.get(class - 1).map(String::as_str) }
+        if class == BLANK {
+            None
+        } else {
+            self.glosses.get(class - 1).map(String::as_str)
+        }
     }
 
     /// Classes of the known glosses of `glosses`, and how many were unknown.
@@ -53,7 +61,10 @@ impl GlossVocab {
     }
 
     pub fn decode(&self, classes: &[usize]) -> Vec<String> {
-        classes.iter().filter_map(|&c| self.gloss(c).map(str::to_owned)).collect()
+        classes
+            .iter()
+            .filter_map(|&c| self.gloss(c).map(str::to_owned))
+            .collect()
     }
 
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
@@ -63,19 +74,28 @@ impl GlossVocab {
             text.push_str(g);
             text.push('\n');
         }
-        signscope_fsio::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+        signscope_fsio::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut lines = text.lines();
         if lines.next() != Some(BLANK_TOKEN) {
-            bail!("{}: not a gloss vocabulary (first line must be {BLANK_TOKEN})", path.display());
+            bail!(
+                "{}: not a gloss vocabulary (first line must be {BLANK_TOKEN})",
+                path.display()
+            );
         }
         let glosses: Vec<String> = lines.map(str::to_owned).collect();
         for (i, g) in glosses.iter().enumerate() {
             if g.is_empty() || g.chars().any(char::is_whitespace) {
-                bail!("{}: line {}: a gloss must be one non-empty token", path.display(), i + 2);
+                bail!(
+                    "{}: line {}: a gloss must be one non-empty token",
+                    path.display(),
+                    i + 2
+                );
             }
         }
         let vocab = Self::from_glosses(glosses);
@@ -92,7 +112,10 @@ mod tests {
 
     #[test]
     fn classes_skip_the_blank_and_round_trip() {
-        let seqs = [vec!["B".to_string(), "A".into()], vec!["A".into(), "C".into()]];
+        let seqs = [
+            vec!["B".to_string(), "A".into()],
+            vec!["A".into(), "C".into()],
+        ];
         let vocab = GlossVocab::build(seqs.iter().map(Vec::as_slice));
         assert_eq!(vocab.classes(), 4);
         assert_eq!(vocab.class("A"), Some(1));
@@ -105,6 +128,11 @@ mod tests {
         vocab.save(&path).unwrap();
         assert_eq!(GlossVocab::load(&path).unwrap(), vocab);
         std::fs::write(&path, "A\nB\n").unwrap();
-        assert!(GlossVocab::load(&path).unwrap_err().to_string().contains("vocab.txt"));
+        assert!(
+            GlossVocab::load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("vocab.txt")
+        );
     }
 }

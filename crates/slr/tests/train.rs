@@ -13,7 +13,10 @@ fn synth_corpus(out: &Path) {
     let args = signscope_synth::cli::SynthArgs {
         glosses: signscope_synth::GlossSource::Dialogue,
         data_dir: None,
-        splits: vec![signscope_corpus::manifest::Split::Train, signscope_corpus::manifest::Split::Dev],
+        splits: vec![
+            signscope_corpus::manifest::Split::Train,
+            signscope_corpus::manifest::Split::Dev,
+        ],
         out: out.to_path_buf(),
         signers: 3,
         renderings: 1,
@@ -91,31 +94,61 @@ fn trains_resumes_and_recognizes() {
     assert!(outcome.dev.wer.is_finite() && outcome.dev.counts.reference_len > 0);
 
     // CTC training moves the loss: the stage-2 log shows a lower training loss at the end.
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("gloss/state.json")).unwrap()).unwrap();
-    let losses: Vec<f64> = state["evaluations"].as_array().unwrap().iter().map(|e| e["train_loss"].as_f64().unwrap()).collect();
-    assert!(losses.len() >= 2 && losses[losses.len() - 1] < losses[0], "train losses {losses:?}");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("gloss/state.json")).unwrap()).unwrap();
+    let losses: Vec<f64> = state["evaluations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["train_loss"].as_f64().unwrap())
+        .collect();
+    assert!(
+        losses.len() >= 2 && losses[losses.len() - 1] < losses[0],
+        "train losses {losses:?}"
+    );
 
     // A second run into the same folder must not overwrite it; resuming a finished run reuses it.
-    let err = train(config.clone(), &embedder, false).unwrap_err().to_string();
+    let err = train(config.clone(), &embedder, false)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--resume"), "{err}");
     let again = train(config.clone(), &embedder, true).expect("resume of finished stages");
-    assert_eq!(again.dev.wer, outcome.dev.wer, "finished stages are not retrained");
+    assert_eq!(
+        again.dev.wer, outcome.dev.wer,
+        "finished stages are not retrained"
+    );
 
     // The saved recognizer reproduces the training-time evaluation.
     let recognizer = Recognizer::load(&run, None).unwrap();
-    let dev = load_utterances(&config.data.dev, config.data.dev_split.split(), &config.features, 2).unwrap();
+    let dev = load_utterances(
+        &config.data.dev,
+        config.data.dev_split.split(),
+        &config.features,
+        2,
+    )
+    .unwrap();
     let embeddings = EmbeddingTable::build(&embedder, texts_of(&dev)).unwrap();
-    let with = recognizer.evaluate(&dev, &embeddings, true, config.loss.beam_width).unwrap();
+    let with = recognizer
+        .evaluate(&dev, &embeddings, true, config.loss.beam_width)
+        .unwrap();
     assert_eq!(with.wer, outcome.dev.wer);
-    let without = recognizer.evaluate(&dev, &embeddings, false, config.loss.beam_width).unwrap();
+    let without = recognizer
+        .evaluate(&dev, &embeddings, false, config.loss.beam_width)
+        .unwrap();
     assert_eq!(without.counts.reference_len, with.counts.reference_len);
 
     // Top-k from a pose file: distinct hypotheses, best first.
     let record = &signscope_corpus::manifest::read_manifest(&config.data.dev).unwrap()[1];
-    let pose = signscope_pose::read_pose(record.resolved_pose(&dir.path().join("corpus")).unwrap()).unwrap();
-    let top = recognizer.recognize(&pose, &record.context, &embedder, 6, 3).unwrap();
+    let pose = signscope_pose::read_pose(record.resolved_pose(&dir.path().join("corpus")).unwrap())
+        .unwrap();
+    let top = recognizer
+        .recognize(&pose, &record.context, &embedder, 6, 3)
+        .unwrap();
     assert!(!top.is_empty() && top.len() <= 3);
-    assert!(top.windows(2).all(|w| w[0].log_prob >= w[1].log_prob && w[0].glosses != w[1].glosses));
+    assert!(
+        top.windows(2)
+            .all(|w| w[0].log_prob >= w[1].log_prob && w[0].glosses != w[1].glosses)
+    );
     let _ = EmbeddingConfig::default();
 }
 
@@ -127,7 +160,13 @@ fn epochs_cover_every_utterance_once_and_repeat_with_the_seed() {
     seen.sort();
     assert_eq!(seen, (0..103).collect::<Vec<_>>());
     let again = plan_epoch(&lengths, 8, 3, 42);
-    assert_eq!(plan.iter().map(|b| &b.indices).collect::<Vec<_>>(), again.iter().map(|b| &b.indices).collect::<Vec<_>>());
+    assert_eq!(
+        plan.iter().map(|b| &b.indices).collect::<Vec<_>>(),
+        again.iter().map(|b| &b.indices).collect::<Vec<_>>()
+    );
     let other = plan_epoch(&lengths, 8, 4, 42);
-    assert_ne!(plan.iter().map(|b| &b.indices).collect::<Vec<_>>(), other.iter().map(|b| &b.indices).collect::<Vec<_>>());
+    assert_ne!(
+        plan.iter().map(|b| &b.indices).collect::<Vec<_>>(),
+        other.iter().map(|b| &b.indices).collect::<Vec<_>>()
+    );
 }

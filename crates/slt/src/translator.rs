@@ -412,6 +412,10 @@ impl TrainTask for SltTask {
         )
     }
 
+    fn score_label(&self) -> (&str, f64) {
+        ("dev BLEU-4", 1.0)
+    }
+
     fn evaluate(&mut self, model: &Seq2Seq) -> anyhow::Result<Evaluation> {
         let translator = self.translator(model);
         let scores = translator.evaluate(&self.dev, translator.default_options(), 64)?;

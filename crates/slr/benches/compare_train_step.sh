@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Training step time: burn (this crate) vs the same architecture in PyTorch CPU, one run.
+# usage: crates/slr/benches/compare_train_step.sh [REPS]
+# needs: a Python with torch (PYTHON=/work/venvs/slr/bin/python by default; pip install torch).
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+reps="${1:-7}"
+python="${PYTHON:-/work/venvs/slr/bin/python}"
+rust_out=$(cargo bench -q -p signscope-slr --bench recognize -- "$reps")
+py_out=$("$python" crates/slr/benches/train_step.py "$reps")
+echo "$rust_out"
+echo "$py_out"
+ms() { grep "train step $1" | sed 's/.*median \([0-9.]*\) ms.*/\1/'; }
+for stage in Alignment Gloss; do
+  r=$(echo "$rust_out" | ms "$stage"); p=$(echo "$py_out" | ms "$stage")
+  awk -v r="$r" -v p="$p" -v s="$stage" 'BEGIN { printf "stage %s: burn %.1f ms, pytorch %.1f ms, burn/pytorch %.2fx\n", s, r, p, r / p }'
+done
