@@ -7,6 +7,7 @@ use signscope_slt::config::Direction;
 
 mod demo;
 mod embedders;
+mod translate;
 
 /// signscope: sign language processing on body keypoints.
 ///
@@ -56,9 +57,9 @@ enum Command {
     /// Recognize glosses in pose files with a trained SCOPE recognizer, given the earlier
     /// dialogue turns; prints the top-k hypotheses with their scores.
     Recognize(signscope_slr::cli::RecognizeArgs),
-    /// Translate glosses (or the recognizer's top-k hypotheses) to text with a trained
-    /// translator.
-    Translate(signscope_slt::cli::TranslateArgs),
+    /// Translate glosses (or the recognizer's top-k hypotheses) and the earlier dialogue
+    /// turns to text: a trained seq2seq model, a local GGUF LLM or an OpenAI-compatible server.
+    Translate(translate::TranslateArgs),
 }
 
 #[derive(Subcommand)]
@@ -136,6 +137,6 @@ fn main() -> anyhow::Result<()> {
         Command::Recognize(args) => {
             signscope_slr::cli::run(SlrCommand::Recognize(args), &embedders::slr_embedder)
         }
-        Command::Translate(args) => signscope_slt::cli::run_translate(args),
+        Command::Translate(args) => translate::run(args),
     }
 }

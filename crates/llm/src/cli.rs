@@ -35,13 +35,14 @@ pub enum Backend {
 /// corpus manifest translates its reference glosses.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    #[arg(long, value_enum, default_value_t = Backend::Gguf)]
+    /// Chosen by the caller (`signscope translate --backend gguf|http`), not a flag of its own.
+    #[arg(skip = Backend::Gguf)]
     pub backend: Backend,
-    /// gguf: a .gguf file, a directory holding one, or `smollm2` / `gemma3` for the models
-    /// scripts/fetch-assets.sh downloads. openai: the model name (default
-    /// SIGNSCOPE_LLM_MODEL, else gpt-4o-mini).
-    #[arg(long, default_value = "smollm2")]
-    pub model: String,
+    /// gguf: a .gguf file, a directory holding one, or `smollm2` (default) / `gemma3` for the
+    /// models scripts/fetch-assets.sh downloads. http: the model name (default
+    /// SIGNSCOPE_LLM_MODEL, else gpt-4o-mini). seq2seq: the run folder of `signscope train slt`.
+    #[arg(long)]
+    pub model: Option<String>,
     /// openai: server base URL (default SIGNSCOPE_LLM_URL, else OPENAI_BASE_URL, else
     /// https://api.openai.com/v1).
     #[arg(long)]
@@ -147,7 +148,7 @@ impl ChatBackend for AnyBackend {
 fn backend(args: &Args) -> anyhow::Result<AnyBackend> {
     Ok(match args.backend {
         Backend::Gguf => {
-            let path = assets::resolve_model(&args.model)?;
+            let path = assets::resolve_model(args.model.as_deref().unwrap_or("smollm2"))?;
             AnyBackend::Gguf(Box::new(GgufChatModel::load(&path)?))
         }
         Backend::Openai => {
@@ -155,8 +156,8 @@ fn backend(args: &Args) -> anyhow::Result<AnyBackend> {
             if let Some(url) = &args.url {
                 config.base_url = url.clone();
             }
-            if args.model != "smollm2" {
-                config.model = args.model.clone();
+            if let Some(model) = &args.model {
+                config.model = model.clone();
             }
             config.timeout = Duration::from_secs(args.timeout.max(1));
             if let Some(extra) = &args.extra_body {

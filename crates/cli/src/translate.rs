@@ -1,0 +1,86 @@
+//! `signscope translate`: one command over the three kinds of translator. The seq2seq model
+//! comes from `signscope train slt`; the LLM backends build SCOPE's prompt (top-k glosses,
+//! earlier turns, retrieved examples) in signscope-llm.
+
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TranslateBackend {
+    /// The trained gloss→text transformer (`--model` = a run folder of `signscope train slt`).
+    Seq2seq,
+    /// A local quantized LLM (SmolLM2, Gemma 3) on the CPU with candle.
+    Gguf,
+    /// An OpenAI-compatible /v1/chat/completions server (`--url`, or SIGNSCOPE_LLM_URL /
+    /// OPENAI_BASE_URL).
+    Http,
+}
+
+/// Translate recognized glosses into a sentence.
+///
+/// `--glosses` is the best hypothesis; `--hyp` adds the recognizer's 2nd, 3rd, … best. The
+/// seq2seq backend translates each and keeps the one it scores best; the LLM backends show
+/// all of them, with the earlier dialogue turns (`--context`), to the model.
+#[derive(Debug, clap::Args)]
+pub struct TranslateArgs {
+    #[arg(long, value_enum, default_value_t = TranslateBackend::Seq2seq)]
+    pub backend: TranslateBackend,
+    /// seq2seq: beam width (1 = greedy); default from the model's training.beam_size.
+    #[arg(long)]
+    pub beam: Option<usize>,
+    /// seq2seq: length-penalty exponent α; default from the model's training.beam_alpha.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// seq2seq: also print every hypothesis's translation and scores.
+    #[arg(long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub llm: signscope_llm::cli::Args,
+}
+
+pub fn run(mut args: TranslateArgs) -> anyhow::Result<()> {
+    match args.backend {
+        TranslateBackend::Seq2seq => run_seq2seq(args),
+        TranslateBackend::Gguf | TranslateBackend::Http => {
+            args.llm.backend = if args.backend == TranslateBackend::Gguf {
+                signscope_llm::cli::Backend::Gguf
+            } else {
+                signscope_llm::cli::Backend::Openai
+            };
+            signscope_llm::cli::run(args.llm)
+        }
+    }
+}
+
+fn run_seq2seq(args: TranslateArgs) -> anyhow::Result<()> {
+    let llm = args.llm;
+    if llm.manifest.is_some() {
+        bail!(
+            "--manifest works with --backend gguf|http; score a seq2seq model on a corpus with `signscope eval slt`"
+        );
+    }
+    let Some(model) = llm.model else {
+        bail!(
+            "--backend seq2seq needs --model DIR: the run folder of `signscope train slt` (config.toml, vocabularies, model.bpk)"
+        );
+    };
+    let Some(best) = llm.glosses else {
+        bail!("give --glosses \"GLOSS GLOSS …\"");
+    };
+    if !llm.context.is_empty() {
+        // The seq2seq model has no context input (PHOENIX-2014T and CSL-Daily have no
+        // dialogues to train one on): say so rather than silently dropping the turns.
+        eprintln!(
+            "note: the seq2seq translator ignores --context; use --backend gguf or http for context-aware translation"
+        );
+    }
+    let glosses: Vec<String> = std::iter::once(best).chain(llm.hyps).collect();
+    signscope_slt::cli::run_translate(signscope_slt::cli::TranslateArgs {
+        glosses,
+        model: model.into(),
+        beam: args.beam,
+        alpha: args.alpha,
+        verbose: args.verbose,
+    })
+    .context("seq2seq translation")
+}
