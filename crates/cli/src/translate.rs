@@ -25,15 +25,8 @@ pub enum TranslateBackend {
 pub struct TranslateArgs {
     #[arg(long, value_enum, default_value_t = TranslateBackend::Seq2seq)]
     pub backend: TranslateBackend,
-    /// seq2seq: beam width (1 = greedy); default from the model's training.beam_size.
-    #[arg(long)]
-    pub beam: Option<usize>,
-    /// seq2seq: length-penalty exponent α; default from the model's training.beam_alpha.
-    #[arg(long)]
-    pub alpha: Option<f64>,
-    /// seq2seq: also print every hypothesis's translation and scores.
-    #[arg(long)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub decode: signscope_slt::cli::TranslateDecodeArgs,
     #[command(flatten)]
     pub llm: signscope_llm::cli::Args,
 }
@@ -78,9 +71,7 @@ fn run_seq2seq(args: TranslateArgs) -> anyhow::Result<()> {
     signscope_slt::cli::run_translate(signscope_slt::cli::TranslateArgs {
         glosses,
         model: model.into(),
-        beam: args.beam,
-        alpha: args.alpha,
-        verbose: args.verbose,
+        decode: args.decode,
     })
     .context("seq2seq translation")
 }

@@ -42,13 +42,20 @@ pub struct TranslateArgs {
     /// Model directory (config.toml, source_vocab.txt, target_vocab.txt, model.bpk).
     #[arg(long)]
     pub model: PathBuf,
-    /// Beam width (1 = greedy); default from the model's training.beam_size.
+    #[command(flatten)]
+    pub decode: TranslateDecodeArgs,
+}
+
+/// How `translate` decodes with a seq2seq model (shared with `signscope translate`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TranslateDecodeArgs {
+    /// seq2seq: beam width (1 = greedy); default from the model's training.beam_size.
     #[arg(long)]
     pub beam: Option<usize>,
-    /// Length-penalty exponent α; default from the model's training.beam_alpha.
+    /// seq2seq: length-penalty exponent α; default from the model's training.beam_alpha.
     #[arg(long)]
     pub alpha: Option<f64>,
-    /// Also print every hypothesis's translation and scores.
+    /// seq2seq: also print every hypothesis's translation and scores.
     #[arg(long)]
     pub verbose: bool,
 }
@@ -111,14 +118,14 @@ fn options(translator: &Translator, beam: Option<usize>, alpha: Option<f64>) -> 
 
 pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
     let translator = Translator::load(&args.model)?;
-    let options = options(&translator, args.beam, args.alpha);
+    let options = options(&translator, args.decode.beam, args.decode.alpha);
     let sources: Vec<Vec<String>> = args
         .glosses
         .iter()
         .map(|g| translator.tokenize_source(g))
         .collect();
     let choice = translator.translate_candidates(&sources, options)?;
-    if args.verbose {
+    if args.decode.verbose {
         for (i, t) in choice.translations.iter().enumerate() {
             eprintln!(
                 "[{i}] {} -> {} (log P {:.3}, score {:.3})",
