@@ -89,9 +89,10 @@ fn teacher_forced_gaps(
     logits_after: &mut dyn FnMut(&[u32]) -> Vec<f32>,
     prompt: &[u32],
     reference: &[u32],
-) -> (usize, f32) {
+) -> (usize, f32, Option<usize>) {
     let mut not_argmax = 0;
     let mut worst = 0f32;
+    let mut first_gap = None;
     for i in 0..reference.len() {
         let context = [prompt, &reference[..i]].concat();
         let logits = logits_after(&context);
@@ -99,10 +100,11 @@ fn teacher_forced_gaps(
         let gap = best - logits[reference[i] as usize];
         if gap > 0.0 {
             not_argmax += 1;
+            first_gap.get_or_insert(i);
         }
         worst = worst.max(gap);
     }
-    (not_argmax, worst)
+    (not_argmax, worst, first_gap)
 }
 
 /// The vendored Gemma 3 (GELU gate) follows llama.cpp: greedy decoding agrees for the first
@@ -126,7 +128,8 @@ fn gemma3_matches_llama_cpp() {
         let expected = common::ids(&item["ids"]);
         model.clear_cache();
         let mut logits_after = |tokens: &[u32]| model.logits(tokens).unwrap();
-        let (not_argmax, worst) = teacher_forced_gaps(&mut logits_after, &prompt_ids, &expected);
+        let (not_argmax, worst, first_gap) =
+            teacher_forced_gaps(&mut logits_after, &prompt_ids, &expected);
         assert!(
             worst <= TIE_TOLERANCE,
             "{prompt:?}: llama.cpp's token trails our best by up to {worst} ({not_argmax} steps)"
@@ -138,7 +141,15 @@ fn gemma3_matches_llama_cpp() {
                 ..GenerationConfig::default()
             };
             let got = model.generate_from_tokens(&prompt_ids, &config).unwrap();
-            assert_eq!(got.ids, expected[..18], "greedy: {:?}", got.text);
+            // Greedy paths may part only where llama.cpp's token is not our argmax (a
+            // near-tie, already bounded by TIE_TOLERANCE above); up to there they must agree.
+            let agree = first_gap.unwrap_or(18).min(18);
+            assert_eq!(
+                got.ids[..agree],
+                expected[..agree],
+                "greedy: {:?}",
+                got.text
+            );
         }
     }
 }
@@ -173,7 +184,7 @@ fn upstream_gemma3_silu_gate_fails_the_reference() {
             .to_vec1::<f32>()
             .unwrap()
     };
-    let (_, worst) = teacher_forced_gaps(&mut logits_after, &prompt_ids, &expected);
+    let (_, worst, _) = teacher_forced_gaps(&mut logits_after, &prompt_ids, &expected);
     eprintln!("upstream SiLU gate: llama.cpp's token trails by up to {worst}");
     assert!(worst > TIE_TOLERANCE, "upstream gap only {worst}");
 }
