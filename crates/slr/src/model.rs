@@ -103,18 +103,14 @@ impl ScopeSlr {
             };
             return (aligned, padding.autodiff());
         }
-        let (mut aligned, padding) = Self::stage1(
+        // Training stage 1 (or inference, where nothing is tracked): the plain forward.
+        Self::stage1(
             &self.motion,
             &self.alignment,
             config,
             batch.keypoints.clone(),
             &batch.frames,
-        );
-        if self.freeze_stage1 {
-            aligned.hidden = aligned.hidden.detach();
-            aligned.embedding = aligned.embedding.detach();
-        }
-        (aligned, padding)
+        )
     }
 
     fn stage1(
