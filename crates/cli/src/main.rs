@@ -60,6 +60,8 @@ enum Command {
     /// Translate glosses (or the recognizer's top-k hypotheses) and the earlier dialogue
     /// turns to text: a trained seq2seq model, a local GGUF LLM or an OpenAI-compatible server.
     Translate(translate::TranslateArgs),
+    /// Correct translated sentences with a text-correction model (`signscope train correct`).
+    Correct(signscope_slt::cli::CorrectArgs),
 }
 
 #[derive(Subcommand)]
@@ -70,6 +72,9 @@ enum TrainCommand {
     Slt(signscope_slt::cli::TrainSltArgs),
     /// Text→gloss transformer for production (a config with direction = "text_to_gloss").
     T2g(signscope_slt::cli::TrainSltArgs),
+    /// SignMST-C's text-correction network (a config with direction = "text_correction"):
+    /// learns to restore corpus sentences from copies with injected errors.
+    Correct(signscope_slt::cli::TrainSltArgs),
 }
 
 #[derive(Subcommand)]
@@ -90,12 +95,39 @@ fn check_direction(
     let config = signscope_slt::config::SltConfig::load(&args.config)?;
     anyhow::ensure!(
         config.data.direction == want,
-        "{}: data.direction is {:?}, but this command trains {:?} (use `train slt` for gloss_to_text, `train t2g` for text_to_gloss)",
+        "{}: data.direction is {:?}, but this command trains {:?} (use `train slt` for gloss_to_text, `train t2g` for text_to_gloss, `train correct` for text_correction)",
         args.config.display(),
         config.data.direction,
         want
     );
     Ok(())
+}
+
+/// `produce --t2g DIR`: a trained text→gloss translator as the glosser. The corpora's text
+/// side carries no punctuation (PHOENIX-2014T is lower-cased and tokenized), so punctuation
+/// in the user's sentence is dropped before translation rather than fused onto words.
+fn load_t2g(dir: &std::path::Path) -> anyhow::Result<signscope_slp::cli::GlossFn> {
+    let translator = signscope_slt::Translator::load(dir)?;
+    anyhow::ensure!(
+        translator.config.data.direction == Direction::TextToGloss,
+        "{}: --t2g needs a text→gloss model (data.direction = \"text_to_gloss\"), this one is {:?}",
+        dir.display(),
+        translator.config.data.direction
+    );
+    Ok(Box::new(move |text: &str| {
+        let cleaned: String = text
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect();
+        if cleaned.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(translator
+            .translate(&cleaned)?
+            .split_whitespace()
+            .map(String::from)
+            .collect())
+    }))
 }
 
 /// `signscope pose …`: file-format commands and processing commands side by side.
@@ -114,7 +146,7 @@ fn main() -> anyhow::Result<()> {
         Command::Pose(PoseCommand::Process(cmd)) => signscope_pose::cli_proc::run_proc(cmd),
         Command::Score(args) => signscope_metrics::cli::run(args),
         Command::Corpus(cmd) => signscope_corpus::cli::run(cmd),
-        Command::Produce(args) => signscope_slp::cli::run(args),
+        Command::Produce(args) => signscope_slp::cli::run_with(args, &load_t2g),
         Command::Synth(args) => signscope_synth::cli::run(args),
         Command::Embed(args) => signscope_embed::cli::run(args),
         Command::Train(TrainCommand::Slr(args)) => {
@@ -128,6 +160,10 @@ fn main() -> anyhow::Result<()> {
             check_direction(&args, Direction::TextToGloss)?;
             signscope_slt::cli::run_train(args)
         }
+        Command::Train(TrainCommand::Correct(args)) => {
+            check_direction(&args, Direction::TextCorrection)?;
+            signscope_slt::cli::run_train(args)
+        }
         Command::Eval(EvalCommand::Slr(args)) => {
             signscope_slr::cli::run(SlrCommand::Eval(args), &embedders::slr_embedder)
         }
@@ -138,5 +174,6 @@ fn main() -> anyhow::Result<()> {
             signscope_slr::cli::run(SlrCommand::Recognize(args), &embedders::slr_embedder)
         }
         Command::Translate(args) => translate::run(args),
+        Command::Correct(args) => signscope_slt::cli::run_correct(args),
     }
 }

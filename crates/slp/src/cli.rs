@@ -71,8 +71,14 @@ pub struct ProduceArgs {
     pub signed_language: Option<String>,
 
     /// TEXT is a gloss sequence, not a sentence.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "t2g")]
     pub glosses: bool,
+
+    /// Gloss the text with a trained text→gloss model (the run folder of `signscope train
+    /// t2g`) instead of word-by-word lexicon lookup; glosses the lexicon lacks are then
+    /// fingerspelled.
+    #[arg(long, value_name = "DIR")]
+    pub t2g: Option<PathBuf>,
 
     /// Output .pose file.
     #[arg(long, value_name = "FILE", default_value = "out.pose")]
@@ -169,7 +175,29 @@ fn choose_signed_language(
     }
 }
 
+/// A loaded text→gloss model: sentence in, glosses out.
+pub type GlossFn = Box<dyn Fn(&str) -> anyhow::Result<Vec<String>>>;
+
+/// `run` for binaries that cannot load a text→gloss model: `--t2g` is refused.
 pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
+    run_with(args, &|dir: &Path| {
+        bail!(
+            "{}: this binary cannot load text→gloss models; use `signscope produce`",
+            dir.display()
+        )
+    })
+}
+
+/// Produces signing; `load_t2g` turns `--t2g DIR` into a glossing function (the `signscope`
+/// binary loads signscope-slt's translator, which this crate does not depend on).
+pub fn run_with(
+    args: ProduceArgs,
+    load_t2g: &dyn Fn(&Path) -> anyhow::Result<GlossFn>,
+) -> anyhow::Result<()> {
+    let t2g = match &args.t2g {
+        Some(dir) => Some(load_t2g(dir)?),
+        None => None,
+    };
     let fingerspelling_dir = if args.no_fingerspelling {
         None
     } else {
@@ -221,7 +249,9 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
 
     let mut producer = Producer::new(lexicon.clone(), fingerspeller.clone());
     producer.options = args.join_options();
-    let glosser: Box<dyn TextToGloss> = if args.glosses {
+    let glosser: Box<dyn TextToGloss> = if let Some(model) = t2g {
+        Box::new(GlossModel(move |text: &str, _: &LanguagePair| model(text)))
+    } else if args.glosses {
         Box::new(GlossModel(|text: &str, _: &LanguagePair| {
             Ok(text.split_whitespace().map(str::to_string).collect())
         }))

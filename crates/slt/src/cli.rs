@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use signscope_corpus::Split;
 
-use crate::config::SltConfig;
+use crate::config::{Direction, SltConfig};
 use crate::data::load_split;
-use crate::translator::{DecodeOptions, Translator, train_from_config};
+use crate::translator::{DecodeOptions, Translator, score_outputs, train_from_config};
 
 /// Train a gloss→text (or text→gloss) transformer from a TOML configuration.
 #[derive(Debug, Clone, clap::Args)]
@@ -76,9 +76,35 @@ pub struct EvalSltArgs {
     pub beam: Option<usize>,
     #[arg(long)]
     pub alpha: Option<f64>,
-    /// Write "id<TAB>hypothesis<TAB>reference" lines here.
+    /// Write "id<TAB>hypothesis<TAB>reference" lines here (with --correct, the corrected
+    /// hypothesis is a fourth column before the reference).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Also run this text-correction model (`signscope train correct`) over the
+    /// translations and score them again, SignMST-C's ablation.
+    #[arg(long)]
+    pub correct: Option<PathBuf>,
+}
+
+/// Correct translated sentences with a text-correction model (SignMST-C).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CorrectArgs {
+    /// Model directory of `signscope train correct`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Sentences to correct (or use --input).
+    #[arg(conflicts_with = "input")]
+    pub sentences: Vec<String>,
+    /// A file with one sentence per line, e.g. the --out of `signscope translate --manifest`.
+    #[arg(long, requires = "out")]
+    pub input: Option<PathBuf>,
+    /// Where the corrected lines go (written atomically, same order).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub beam: Option<usize>,
+    #[arg(long)]
+    pub alpha: Option<f64>,
 }
 
 pub fn run_train(args: TrainSltArgs) -> anyhow::Result<()> {
@@ -144,18 +170,48 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(|| translator.config.data_dir());
+    let corrector = match &args.correct {
+        Some(dir) => {
+            let corrector = Translator::load(dir)?;
+            if corrector.config.data.direction != Direction::TextCorrection {
+                bail!("{}: --correct needs a text-correction model", dir.display());
+            }
+            Some(corrector)
+        }
+        None => None,
+    };
     let examples = load_split(&translator.config.data, &data_dir, args.split)?;
     let started = std::time::Instant::now();
     let scores = translator.evaluate(&examples, options, 64)?;
     let seconds = started.elapsed().as_secs_f64();
+    let corrected = match &corrector {
+        Some(corrector) => {
+            let started = std::time::Instant::now();
+            let fixed = corrector.correct(&scores.hypotheses, corrector.default_options())?;
+            let seconds = started.elapsed().as_secs_f64();
+            let rescored = score_outputs(
+                fixed.clone(),
+                scores.references.clone(),
+                translator.target_is_char_level(),
+            );
+            Some((fixed, rescored, seconds))
+        }
+        None => None,
+    };
     if let Some(path) = &args.output {
         let mut text = String::new();
-        for ((e, h), r) in examples
+        for (i, ((e, h), r)) in examples
             .iter()
             .zip(&scores.hypotheses)
             .zip(&scores.references)
+            .enumerate()
         {
-            text.push_str(&format!("{}\t{h}\t{r}\n", e.id));
+            match &corrected {
+                Some((fixed, _, _)) => {
+                    text.push_str(&format!("{}\t{h}\t{}\t{r}\n", e.id, fixed[i]))
+                }
+                None => text.push_str(&format!("{}\t{h}\t{r}\n", e.id)),
+            }
         }
         signscope_nn::checkpoint::write_atomic(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
@@ -170,6 +226,57 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
         seconds,
         1000.0 * seconds / examples.len() as f64
     );
+    if let (Some((_, rescored, seconds)), Some(dir)) = (&corrected, &args.correct) {
+        println!(
+            "  + text correction {}: {} [{:.1} s, {:.1} ms/sentence]",
+            dir.display(),
+            rescored.summary(),
+            seconds,
+            1000.0 * seconds / examples.len() as f64
+        );
+    }
+    Ok(())
+}
+
+pub fn run_correct(args: CorrectArgs) -> anyhow::Result<()> {
+    let corrector = Translator::load(&args.model)?;
+    let options = options(&corrector, args.beam, args.alpha);
+    let sentences: Vec<String> = match &args.input {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .lines()
+            .map(String::from)
+            .collect(),
+        None if args.sentences.is_empty() => bail!("give sentences to correct or --input FILE"),
+        None => args.sentences.clone(),
+    };
+    let corrected = corrector
+        .correct(&sentences, options)
+        .with_context(|| format!("correcting with {}", args.model.display()))?;
+    match &args.out {
+        Some(path) => {
+            let mut text = corrected.join("\n");
+            text.push('\n');
+            signscope_nn::checkpoint::write_atomic(path, text.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            let changed = sentences
+                .iter()
+                .zip(&corrected)
+                .filter(|(a, b)| a != b)
+                .count();
+            eprintln!(
+                "{}: {} of {} sentences changed",
+                path.display(),
+                changed,
+                sentences.len()
+            );
+        }
+        None => {
+            for line in corrected {
+                println!("{line}");
+            }
+        }
+    }
     Ok(())
 }
 
@@ -183,6 +290,8 @@ pub enum SltCommand {
     Translate(TranslateArgs),
     /// Score a trained model on a split.
     Eval(EvalSltArgs),
+    /// Correct translations with a text-correction model.
+    Correct(CorrectArgs),
 }
 
 pub fn run(command: SltCommand) -> anyhow::Result<()> {
@@ -190,5 +299,6 @@ pub fn run(command: SltCommand) -> anyhow::Result<()> {
         SltCommand::Train(args) => run_train(args),
         SltCommand::Translate(args) => run_translate(args),
         SltCommand::Eval(args) => run_eval(args),
+        SltCommand::Correct(args) => run_correct(args),
     }
 }

@@ -21,6 +21,71 @@ pub enum Dataset {
 pub enum Direction {
     GlossToText,
     TextToGloss,
+    /// SignMST-C's text-correction network: text → text, trained to restore clean sentences
+    /// of the corpus from copies with injected errors (see [`NoiseConfig`]). Applied to a
+    /// translator's output.
+    TextCorrection,
+}
+
+/// The error injection of SignMST-C's text-correction pretraining: "random shuffling,
+/// deletion, substitution, or insertion of words", mixed with authentic (clean) text. The
+/// paper gives no rates; these defaults corrupt about a quarter of the tokens. Fresh noise is
+/// drawn every epoch from (seed, epoch), so a resumed run sees the same data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoiseConfig {
+    /// Share of training sentences left clean (the model must also learn to copy).
+    pub clean: f64,
+    /// Per-token probability of dropping it (a sentence keeps at least one token).
+    pub delete: f64,
+    /// Per-token probability of replacing it by a word drawn from the training unigram
+    /// distribution (frequent words are the likeliest confusions).
+    pub substitute: f64,
+    /// Per-token probability of inserting a unigram-drawn word after it.
+    pub insert: f64,
+    /// Probability that a sentence's word order is perturbed.
+    pub shuffle: f64,
+    /// How far a shuffled word may move: Lample et al. (2018)'s local permutation,
+    /// `sort(i + U[0, k + 1))`, so no word moves more than k places.
+    pub shuffle_window: usize,
+    /// Per-token probability of masking a word as `<unk>` on both sides, so the network
+    /// learns to pass through words it does not know (they are put back after decoding).
+    pub unknown: f64,
+}
+
+impl Default for NoiseConfig {
+    fn default() -> Self {
+        Self {
+            clean: 0.2,
+            delete: 0.08,
+            substitute: 0.08,
+            insert: 0.05,
+            shuffle: 0.3,
+            shuffle_window: 3,
+            unknown: 0.02,
+        }
+    }
+}
+
+impl NoiseConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, p) in [
+            ("data.noise.clean", self.clean),
+            ("data.noise.delete", self.delete),
+            ("data.noise.substitute", self.substitute),
+            ("data.noise.insert", self.insert),
+            ("data.noise.shuffle", self.shuffle),
+            ("data.noise.unknown", self.unknown),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{name} = {p} is outside [0, 1]"));
+            }
+        }
+        if self.delete >= 1.0 {
+            return Err("data.noise.delete must be below 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// How spoken-language text is split into tokens.
@@ -54,6 +119,9 @@ pub struct DataConfig {
     /// Training pairs with a side longer than this (tokens) are skipped.
     #[serde(default = "max_len")]
     pub max_length: usize,
+    /// Error injection for `direction = "text_correction"` (ignored otherwise).
+    #[serde(default)]
+    pub noise: NoiseConfig,
 }
 
 fn yes() -> bool {
@@ -91,6 +159,11 @@ impl SltConfig {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         config
             .training
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        config
+            .data
+            .noise
             .validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if config.data.max_length + 2 > config.model.max_positions {
@@ -165,6 +238,7 @@ mod tests {
             "phoenix2014t_g2t.toml",
             "phoenix2014t_t2g.toml",
             "csl_daily_g2t.toml",
+            "phoenix2014t_correction.toml",
         ] {
             SltConfig::load(&dir.join(name)).unwrap();
         }

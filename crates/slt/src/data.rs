@@ -88,6 +88,8 @@ pub fn load_split(
             let (source, target) = match config.direction {
                 Direction::GlossToText => (r.glosses, text),
                 Direction::TextToGloss => (text, r.glosses),
+                // Sources are corrupted copies, drawn when batches are made.
+                Direction::TextCorrection => (text.clone(), text),
             };
             Some(Example {
                 id: r.id,

@@ -10,9 +10,10 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod noise;
 pub mod translator;
 
-pub use config::{DataConfig, Dataset, Direction, SltConfig, TextLevel};
+pub use config::{DataConfig, Dataset, Direction, NoiseConfig, SltConfig, TextLevel};
 pub use translator::{
     CandidateChoice, DecodeOptions, DevScores, Translation, Translator, train_from_config,
 };

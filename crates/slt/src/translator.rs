@@ -22,6 +22,9 @@ use crate::config::{Direction, SltConfig, TextLevel};
 use crate::data::{
     Example, detokenize_text, epoch_batches, load_split, tokenize_glosses, tokenize_text,
 };
+use crate::noise::{inject_errors, mask_unknown, restore_unknown};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use signscope_metrics::{BleuConfig, RougeVariant, corpus_bleu, corpus_rouge};
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -98,7 +101,7 @@ fn search_config(model: &SltConfig, beam_size: usize, alpha: f64) -> SearchConfi
         // Text is up to ~3× longer than its glosses (characters for Chinese); glosses are shorter.
         max_length_a: match model.data.direction {
             Direction::GlossToText => 3.0,
-            Direction::TextToGloss => 1.5,
+            Direction::TextToGloss | Direction::TextCorrection => 1.5,
         },
         max_length_b: 10,
     }
@@ -145,7 +148,7 @@ impl Translator {
     pub fn tokenize_source(&self, source: &str) -> Vec<String> {
         match self.config.data.direction {
             Direction::GlossToText => tokenize_glosses(source),
-            Direction::TextToGloss => tokenize_text(
+            Direction::TextToGloss | Direction::TextCorrection => tokenize_text(
                 source,
                 self.config.data.text_level,
                 self.config.data.lowercase_text,
@@ -155,7 +158,9 @@ impl Translator {
 
     fn detokenize_target(&self, tokens: &[String]) -> String {
         match self.config.data.direction {
-            Direction::GlossToText => detokenize_text(tokens, self.config.data.text_level),
+            Direction::GlossToText | Direction::TextCorrection => {
+                detokenize_text(tokens, self.config.data.text_level)
+            }
             Direction::TextToGloss => tokens.join(" "),
         }
     }
@@ -270,9 +275,45 @@ impl Translator {
         ))
     }
 
+    /// Runs a text-correction model over finished translations (SignMST-C). The network only
+    /// knows its training vocabulary: it is trained to pass masked words through as `<unk>`
+    /// (`data.noise.unknown`), and each `<unk>` it writes is replaced by the input's unknown
+    /// words in order, so a name or number the translator produced can survive correction.
+    /// Empty sentences stay empty.
+    pub fn correct(
+        &self,
+        sentences: &[String],
+        options: DecodeOptions,
+    ) -> anyhow::Result<Vec<String>> {
+        if self.config.data.direction != Direction::TextCorrection {
+            bail!(
+                "this model translates {:?}; a text-correction model has data.direction = \"text_correction\"",
+                self.config.data.direction
+            );
+        }
+        let sources: Vec<Vec<String>> = sentences.iter().map(|s| self.tokenize_source(s)).collect();
+        let todo: Vec<usize> = (0..sources.len())
+            .filter(|&i| !sources[i].is_empty())
+            .collect();
+        let mut corrected: Vec<String> = vec![String::new(); sentences.len()];
+        for chunk in todo.chunks(64) {
+            let batch: Vec<Vec<String>> = chunk.iter().map(|&i| sources[i].clone()).collect();
+            for (&i, t) in chunk.iter().zip(self.translate_batch(&batch, options)?) {
+                let tokens = restore_unknown(
+                    &sources[i],
+                    &t.tokens,
+                    |w| self.source_vocab.id(w) == signscope_nn::vocab::UNK_ID,
+                    signscope_nn::vocab::UNK,
+                );
+                corrected[i] = self.detokenize_target(&tokens);
+            }
+        }
+        Ok(corrected)
+    }
+
     /// Whether the target side is scored per character (Chinese text).
     pub fn target_is_char_level(&self) -> bool {
-        self.config.data.direction == Direction::GlossToText
+        self.config.data.direction != Direction::TextToGloss
             && self.config.data.text_level == TextLevel::Char
     }
 }
@@ -302,6 +343,9 @@ pub fn score_outputs(
 /// Training data and dev evaluation plugged into the generic loop.
 pub struct SltTask {
     train: Vec<(Vec<u32>, Vec<u32>)>,
+    /// Text correction: the training targets' tokens (EOS excluded) to draw substitutions and
+    /// insertions from; empty for translation.
+    unigram: Vec<u32>,
     dev: Vec<Example>,
     source_vocab: Vocabulary,
     target_vocab: Vocabulary,
@@ -316,17 +360,24 @@ impl SltTask {
             .iter()
             .filter(|e| e.source.len() <= data.max_length && e.target.len() <= data.max_length)
             .collect();
-        let source_vocab = Vocabulary::build(
-            kept.iter().map(|e| e.source.as_slice()),
-            data.source_min_freq,
-            0,
-        );
+        let correction = data.direction == Direction::TextCorrection;
         let target_vocab = Vocabulary::build(
             kept.iter().map(|e| e.target.as_slice()),
             data.target_min_freq,
             0,
         );
-        let train = kept
+        // A corrector reads and writes the same language: one vocabulary, so substituted
+        // and inserted words are tokens it can also produce.
+        let source_vocab = if correction {
+            target_vocab.clone()
+        } else {
+            Vocabulary::build(
+                kept.iter().map(|e| e.source.as_slice()),
+                data.source_min_freq,
+                0,
+            )
+        };
+        let train: Vec<(Vec<u32>, Vec<u32>)> = kept
             .iter()
             .map(|e| {
                 (
@@ -335,15 +386,39 @@ impl SltTask {
                 )
             })
             .collect();
-        let dev = if config.training.eval_max_sentences > 0 {
+        let unigram = if correction {
+            train
+                .iter()
+                .flat_map(|(_, t)| t[..t.len() - 1].iter().copied())
+                .filter(|&id| id != signscope_nn::vocab::UNK_ID)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut dev: Vec<Example> = if config.training.eval_max_sentences > 0 {
             dev.into_iter()
                 .take(config.training.eval_max_sentences)
                 .collect()
         } else {
             dev
         };
+        if correction {
+            // Dev sources get one fixed draw of noise, so dev scores compare across steps.
+            let mut rng = ChaCha8Rng::seed_from_u64(config.training.seed ^ DEV_NOISE_SEED);
+            for example in &mut dev {
+                let ids: Vec<u32> = example.target.iter().map(|w| target_vocab.id(w)).collect();
+                let noisy = inject_errors(&ids, &data.noise, &unigram, &mut rng);
+                // Words unknown to the vocabulary come back as `<unk>`, as they would
+                // from a translator trained on the same data.
+                example.source = noisy
+                    .iter()
+                    .map(|&id| target_vocab.token(id).to_string())
+                    .collect();
+            }
+        }
         Self {
             train,
+            unigram,
             dev,
             source_vocab,
             target_vocab,
@@ -375,23 +450,63 @@ impl SltTask {
     }
 }
 
+/// Seeds the fixed noise of the text-correction dev set and, mixed with the epoch, the fresh
+/// noise of each training epoch.
+const DEV_NOISE_SEED: u64 = 0x6e6f_6973_6564_6576;
+const TRAIN_NOISE_SEED: u64 = 0x6e6f_6973_6574_726e;
+
+/// One batch: (source ids, target ids) pairs, both ending in EOS.
+pub type PairBatch = Vec<(Vec<u32>, Vec<u32>)>;
+
 impl TrainTask for SltTask {
     type Model = Seq2Seq;
-    type Batch = Vec<usize>;
+    type Batch = PairBatch;
 
-    fn epoch_batches(&self, epoch: usize, seed: u64) -> Vec<Vec<usize>> {
+    fn epoch_batches(&self, epoch: usize, seed: u64) -> Vec<PairBatch> {
         let lengths: Vec<usize> = self
             .train
             .iter()
             .map(|(s, t)| s.len().max(t.len()))
             .collect();
-        epoch_batches(&lengths, self.config.training.batch_size, epoch, seed)
+        let batches = epoch_batches(&lengths, self.config.training.batch_size, epoch, seed);
+        if self.config.data.direction != Direction::TextCorrection {
+            return batches
+                .into_iter()
+                .map(|b| b.into_iter().map(|i| self.train[i].clone()).collect())
+                .collect();
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            seed ^ TRAIN_NOISE_SEED ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let limit = self.config.data.max_length;
+        batches
+            .into_iter()
+            .map(|b| {
+                b.into_iter()
+                    .map(|i| {
+                        let noise = &self.config.data.noise;
+                        let target = &self.train[i].1;
+                        let mut clean = mask_unknown(
+                            &target[..target.len() - 1],
+                            noise.unknown,
+                            signscope_nn::vocab::UNK_ID,
+                            &mut rng,
+                        );
+                        let mut source = inject_errors(&clean, noise, &self.unigram, &mut rng);
+                        source.truncate(limit);
+                        source.push(EOS_ID);
+                        clean.push(EOS_ID);
+                        (source, clean)
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
-    fn loss(&self, model: &Seq2Seq, batch: &Vec<usize>) -> TokenLoss {
-        let sources: Vec<Vec<u32>> = batch.iter().map(|&i| self.train[i].0.clone()).collect();
+    fn loss(&self, model: &Seq2Seq, batch: &PairBatch) -> TokenLoss {
+        let sources: Vec<Vec<u32>> = batch.iter().map(|(s, _)| s.clone()).collect();
         // Target ids end with EOS; the decoder input is BOS + all but EOS.
-        let outputs: Vec<Vec<u32>> = batch.iter().map(|&i| self.train[i].1.clone()).collect();
+        let outputs: Vec<Vec<u32>> = batch.iter().map(|(_, t)| t.clone()).collect();
         let inputs: Vec<Vec<u32>> = outputs
             .iter()
             .map(|t| {
@@ -419,9 +534,28 @@ impl TrainTask for SltTask {
     fn evaluate(&mut self, model: &Seq2Seq) -> anyhow::Result<Evaluation> {
         let translator = self.translator(model);
         let scores = translator.evaluate(&self.dev, translator.default_options(), 64)?;
+        let mut summary = scores.summary();
+        if self.config.data.direction == Direction::TextCorrection {
+            // What the corrector starts from: the noisy dev input scored as it is.
+            let level = self.config.data.text_level;
+            let noisy = self
+                .dev
+                .iter()
+                .map(|e| detokenize_text(&e.source, level))
+                .collect();
+            let input = score_outputs(
+                noisy,
+                scores.references.clone(),
+                translator.target_is_char_level(),
+            );
+            summary.push_str(&format!(
+                "; noisy input BLEU-4 {:.2} ROUGE-L {:.2}",
+                input.bleu[3], input.rouge_l
+            ));
+        }
         Ok(Evaluation {
             score: scores.bleu[3],
-            summary: scores.summary(),
+            summary,
         })
     }
 }
