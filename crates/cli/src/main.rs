@@ -62,6 +62,9 @@ enum Command {
     Translate(translate::TranslateArgs),
     /// Correct translated sentences with a text-correction model (`signscope train correct`).
     Correct(signscope_slt::cli::CorrectArgs),
+    /// Copy a trained translation model folder without its checkpoints, optionally in half
+    /// precision (how the models under models/ were made).
+    Export(signscope_slt::cli::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -175,5 +178,6 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Translate(args) => translate::run(args),
         Command::Correct(args) => signscope_slt::cli::run_correct(args),
+        Command::Export(args) => signscope_slt::cli::run_export(args),
     }
 }

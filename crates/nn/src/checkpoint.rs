@@ -7,6 +7,7 @@ use anyhow::{Context, anyhow};
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
+use burn::tensor::DType;
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`, so
 /// a crash never leaves a half-written file under the final name.
@@ -55,17 +56,43 @@ pub fn save_model<M: Module>(model: &M, path: &Path) -> anyhow::Result<()> {
     write_atomic(path, &bytes)
 }
 
-/// Loads parameters saved by [`save_model`] into `template`, which must have the same
-/// architecture; a mismatch names the file and the offending tensors.
+/// Saves `model` with its float parameters stored as IEEE half precision: half the bytes,
+/// for models committed to the repository. [`load_model`] widens them back to f32.
+pub fn save_model_f16<M: Module>(model: &M, path: &Path) -> anyhow::Result<()> {
+    save_model(&model.clone().map(&mut CastFloats(DType::F16)), path)
+}
+
+/// Loads parameters saved by [`save_model`] or [`save_model_f16`] into `template`, which must
+/// have the same architecture; a mismatch names the file and the offending tensors. Half
+/// precision parameters come back as f32, the element type every computation here uses.
 pub fn load_model<M: Module>(template: M, path: &Path) -> anyhow::Result<M> {
     let record = ModuleRecord::load(path)
         .map_err(|e| anyhow!("{}: cannot read model file: {e}", path.display()))?;
-    template.try_load_record(record).map_err(|e| {
+    let model = template.try_load_record(record).map_err(|e| {
         anyhow!(
             "{}: does not match the model architecture: {e}",
             path.display()
         )
-    })
+    })?;
+    Ok(model.map(&mut CastFloats(DType::F32)))
+}
+
+/// Re-stores every float parameter with the given element type (a no-op where it already
+/// has it).
+struct CastFloats(DType);
+
+impl ModuleMapper for CastFloats {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|tensor| {
+            if tensor.dtype() == dtype {
+                return tensor;
+            }
+            let device = tensor.device();
+            let data = tensor.into_data().convert_dtype(dtype);
+            Tensor::from_data(data, (&device, dtype))
+        })
+    }
 }
 
 #[derive(Default)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use signscope_nn::burn::prelude::*;
-use signscope_nn::checkpoint::{average_models, load_model, save_model};
+use signscope_nn::checkpoint::{average_models, load_model, save_model, save_model_f16};
 use signscope_nn::config::{ModelConfig, Schedule, TrainingConfig};
 use signscope_nn::loss::{TokenLoss, label_smoothed_cross_entropy};
 use signscope_nn::search::{SearchConfig, beam_search, greedy_search, score_targets};
@@ -236,6 +236,26 @@ fn tiny_model_overfits_and_search_checkpoints_and_averaging_work() {
     save_model(&model, &copy_path).unwrap();
     let copy = load_model(new_model(&cpu), &copy_path).unwrap();
     assert_eq!(params(&copy), params(&model));
+
+    // Half precision: half the file, parameters back as f32 within f16 rounding, and the
+    // same greedy output.
+    let half_path = dir.path().join("half.bpk");
+    save_model_f16(&model, &half_path).unwrap();
+    let full_bytes = std::fs::metadata(&copy_path).unwrap().len() as f64;
+    let half_bytes = std::fs::metadata(&half_path).unwrap().len() as f64;
+    assert!(
+        half_bytes < 0.6 * full_bytes,
+        "{half_bytes} vs {full_bytes}"
+    );
+    let half = load_model(new_model(&cpu), &half_path).unwrap();
+    for (a, b) in params(&half).iter().zip(params(&model)) {
+        assert!((a - b).abs() <= 1e-3 * b.abs().max(6e-5), "{a} vs {b}");
+    }
+    let from_half = greedy_search(&half, &sources, &search(1), &cpu);
+    let from_full = greedy_search(&model, &sources, &search(1), &cpu);
+    for (h, f) in from_half.iter().zip(&from_full) {
+        assert_eq!(h.tokens, f.tokens);
+    }
 
     // Averaging a model with itself is the identity; with a different one, the mean.
     let other = new_model(&cpu);

@@ -86,6 +86,19 @@ pub struct EvalSltArgs {
     pub correct: Option<PathBuf>,
 }
 
+/// Copy a trained model folder (config, vocabularies, chosen parameters) without its
+/// checkpoints, optionally in half precision: the form in which models are committed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// Model directory of `signscope train slt|t2g|correct`.
+    pub model: PathBuf,
+    /// Destination folder (created; its model files are replaced atomically).
+    pub out: PathBuf,
+    /// Store the parameters as 16-bit floats (half the size; loading widens them to f32).
+    #[arg(long)]
+    pub f16: bool,
+}
+
 /// Correct translated sentences with a text-correction model (SignMST-C).
 #[derive(Debug, Clone, clap::Args)]
 pub struct CorrectArgs {
@@ -238,6 +251,12 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    let written = crate::translator::export_model(&args.model, &args.out, args.f16)?;
+    println!("{} ({:.1} MB)", args.out.display(), written as f64 / 1e6);
+    Ok(())
+}
+
 pub fn run_correct(args: CorrectArgs) -> anyhow::Result<()> {
     let corrector = Translator::load(&args.model)?;
     let options = options(&corrector, args.beam, args.alpha);
@@ -292,6 +311,8 @@ pub enum SltCommand {
     Eval(EvalSltArgs),
     /// Correct translations with a text-correction model.
     Correct(CorrectArgs),
+    /// Copy a model folder without checkpoints, optionally as f16.
+    Export(ExportArgs),
 }
 
 pub fn run(command: SltCommand) -> anyhow::Result<()> {
@@ -300,5 +321,6 @@ pub fn run(command: SltCommand) -> anyhow::Result<()> {
         SltCommand::Translate(args) => run_translate(args),
         SltCommand::Eval(args) => run_eval(args),
         SltCommand::Correct(args) => run_correct(args),
+        SltCommand::Export(args) => run_export(args),
     }
 }

@@ -560,6 +560,28 @@ impl TrainTask for SltTask {
     }
 }
 
+/// Writes `dir`'s model (config, vocabularies, `model.bpk`) to `out`, the parameters in
+/// half precision when `half`; returns the bytes of the model file. The model is loaded
+/// first, so a broken folder is reported before anything is written.
+pub fn export_model(dir: &Path, out: &Path, half: bool) -> anyhow::Result<u64> {
+    let translator = Translator::load(dir)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for name in [CONFIG_FILE, SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE] {
+        let bytes = std::fs::read(dir.join(name))
+            .with_context(|| format!("reading {}", dir.join(name).display()))?;
+        signscope_nn::checkpoint::write_atomic(&out.join(name), &bytes)?;
+    }
+    let model_path = out.join(MODEL_FILE);
+    if half {
+        signscope_nn::checkpoint::save_model_f16(&translator.model, &model_path)?;
+    } else {
+        save_model(&translator.model, &model_path)?;
+    }
+    Ok(std::fs::metadata(&model_path)
+        .with_context(|| format!("reading {}", model_path.display()))?
+        .len())
+}
+
 /// Trains the configured model; the run directory becomes a model directory (see module docs).
 pub fn train_from_config(
     config: SltConfig,
