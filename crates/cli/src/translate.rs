@@ -5,9 +5,13 @@
 use anyhow::{Context, bail};
 use clap::ValueEnum;
 
+/// The seq2seq model `translate` uses without --model (under models/).
+const DEFAULT_SEQ2SEQ: &str = "phoenix2014t_g2t";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TranslateBackend {
-    /// The trained gloss→text transformer (`--model` = a run folder of `signscope train slt`).
+    /// The trained gloss→text transformer: `--model` = a run folder of `signscope train slt`,
+    /// default the committed PHOENIX-2014T model (models/phoenix2014t_g2t).
     Seq2seq,
     /// A local quantized LLM (SmolLM2, Gemma 3) on the CPU with candle.
     Gguf,
@@ -52,10 +56,10 @@ fn run_seq2seq(args: TranslateArgs) -> anyhow::Result<()> {
             "--manifest works with --backend gguf|http; score a seq2seq model on a corpus with `signscope eval slt`"
         );
     }
-    let Some(model) = llm.model else {
-        bail!(
-            "--backend seq2seq needs --model DIR: the run folder of `signscope train slt` (config.toml, vocabularies, model.bpk)"
-        );
+    // Without --model: the committed PHOENIX-2014T gloss→text model (German weather forecasts).
+    let model = match llm.model {
+        Some(model) => std::path::PathBuf::from(model),
+        None => signscope_slt::translator::bundled_model_dir(DEFAULT_SEQ2SEQ)?,
     };
     let Some(best) = llm.glosses else {
         bail!("give --glosses \"GLOSS GLOSS …\"");
@@ -70,7 +74,7 @@ fn run_seq2seq(args: TranslateArgs) -> anyhow::Result<()> {
     let glosses: Vec<String> = std::iter::once(best).chain(llm.hyps).collect();
     signscope_slt::cli::run_translate(signscope_slt::cli::TranslateArgs {
         glosses,
-        model: model.into(),
+        model,
         decode: args.decode,
     })
     .context("seq2seq translation")

@@ -40,7 +40,7 @@ pub struct Args {
     pub backend: Backend,
     /// gguf: a .gguf file, a directory holding one, or `smollm2` (default) / `gemma3` for the
     /// models scripts/fetch-assets.sh downloads. http: the model name (default
-    /// SIGNSCOPE_LLM_MODEL, else gpt-4o-mini). seq2seq: the run folder of `signscope train slt`.
+    /// SIGNSCOPE_LLM_MODEL, else gpt-4o-mini). seq2seq: the run folder of `signscope train slt` (default models/phoenix2014t_g2t).
     #[arg(long)]
     pub model: Option<String>,
     /// openai: server base URL (default SIGNSCOPE_LLM_URL, else OPENAI_BASE_URL, else

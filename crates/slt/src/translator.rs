@@ -560,6 +560,31 @@ impl TrainTask for SltTask {
     }
 }
 
+/// The committed model `name` (e.g. "phoenix2014t_g2t"): under `$SIGNSCOPE_MODELS`, else
+/// `./models`, else the `models/` folder of the checkout this binary was built from.
+pub fn bundled_model_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os("SIGNSCOPE_MODELS") {
+        candidates.push(PathBuf::from(dir));
+    }
+    candidates.push(PathBuf::from("models"));
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models"));
+    for dir in &candidates {
+        let model = dir.join(name);
+        if model.join(MODEL_FILE).is_file() {
+            return Ok(model);
+        }
+    }
+    bail!(
+        "the bundled model {name} was not found (looked in {}); pass --model DIR or set SIGNSCOPE_MODELS",
+        candidates
+            .iter()
+            .map(|d| d.join(name).display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 /// Writes `dir`'s model (config, vocabularies, `model.bpk`) to `out`, the parameters in
 /// half precision when `half`; returns the bytes of the model file. The model is loaded
 /// first, so a broken folder is reported before anything is written.

@@ -96,12 +96,15 @@ fn overfits_ten_sentences_and_translates_them_back() {
     // The half-precision export (how committed models are stored) translates the same.
     let exported = dir.path().join("exported");
     let bytes = signscope_slt::translator::export_model(&model_dir, &exported, true).unwrap();
-    let full = std::fs::metadata(model_dir.join("model.bpk")).unwrap().len();
+    let full = std::fs::metadata(model_dir.join("model.bpk"))
+        .unwrap()
+        .len();
     assert!((bytes as f64) < 0.6 * full as f64, "{bytes} vs {full}");
     assert!(!exported.join("state.json").exists());
     let half = Translator::load(&exported).unwrap();
     assert_eq!(
-        half.translate("GUT ABEND LIEB ZUSCHAUER poss-EUCH").unwrap(),
+        half.translate("GUT ABEND LIEB ZUSCHAUER poss-EUCH")
+            .unwrap(),
         "guten abend liebe zuschauer"
     );
 
