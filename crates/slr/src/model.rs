@@ -252,8 +252,8 @@ pub fn gloss_losses(
         if n == 0 {
             continue;
         }
-        let p_bar = softmax(log_p.clone().slice([start..start + n]), 0);
-        expected.push((p_bar * errors.clone().slice([start..start + n])).sum());
+        let p_bar = softmax(log_p.clone().slice(start..start + n), 0);
+        expected.push((p_bar * errors.clone().slice(start..start + n)).sum());
         start += n;
     }
     let _ = classes;

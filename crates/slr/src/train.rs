@@ -357,7 +357,7 @@ pub fn prepare(
             .with_context(|| format!("writing {}", stats_path.display()))?;
     }
     let text = toml::to_string_pretty(&config).context("serializing the config")?;
-    signscope_fsio::write_atomic(&run_dir.join(CONFIG_FILE), text.as_bytes())
+    signscope_fsio::write_atomic(run_dir.join(CONFIG_FILE), text.as_bytes())
         .with_context(|| format!("writing {}", run_dir.join(CONFIG_FILE).display()))?;
     Ok(Prepared {
         config,
@@ -503,7 +503,7 @@ pub fn train(
         dev,
     };
     let json = serde_json::to_vec_pretty(&outcome)?;
-    signscope_fsio::write_atomic(&run_dir.join(DEV_REPORT_FILE), &json)
+    signscope_fsio::write_atomic(run_dir.join(DEV_REPORT_FILE), &json)
         .with_context(|| format!("writing {}", run_dir.join(DEV_REPORT_FILE).display()))?;
     Ok(outcome)
 }

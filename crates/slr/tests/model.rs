@@ -61,7 +61,7 @@ fn shapes_and_finite_losses() {
     let per_sample = rows(log_probs, &[10, 7]);
     assert_eq!(per_sample[1].len(), 7);
     let params = burn::optim::GradientsParams::from_grads(grads, &model);
-    assert!(params.len() > 0);
+    assert!(!params.is_empty());
     let stage1_in_stage2 = model.alignment_loss(&config, &batch);
     assert!(
         !stage1_in_stage2.is_tracked(),
@@ -89,5 +89,5 @@ fn alignment_stage_trains_stage1() {
     let loss = model.alignment_loss(&config, &batch);
     assert!(loss.clone().into_scalar::<f32>() > 0.0);
     let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model.alignment);
-    assert!(grads.len() > 0);
+    assert!(!grads.is_empty());
 }
