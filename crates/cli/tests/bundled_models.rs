@@ -36,11 +36,11 @@ fn default_translator_turns_weather_glosses_into_german() {
         text.contains("morgen") && (text.contains("regen") || text.contains("regnet")),
         "{text}"
     );
-    // Three hypotheses: the garbled ones lose to the plausible one.
+    // Two hypotheses: a word salad loses to the plausible one.
     let out = signscope(&[
         "translate",
         "--glosses",
-        "ABEND ZUSCHAUER NEBEL SONNE FLUSS",
+        "REGEN FLUSS DREI ZUSCHAUER GRAD LIEB",
         "--hyp",
         "MORGEN REGEN",
         "--verbose",

@@ -32,6 +32,9 @@ pub const SOURCE_VOCAB_FILE: &str = "source_vocab.txt";
 pub const TARGET_VOCAB_FILE: &str = "target_vocab.txt";
 pub const MODEL_FILE: &str = "model.bpk";
 
+/// Length-penalty exponent for choosing among the translations of several hypotheses.
+const RANK_ALPHA: f64 = 1.0;
+
 /// Decoding settings for one call.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DecodeOptions {
@@ -224,7 +227,7 @@ impl Translator {
 
     /// Translates each of the recognizer's hypotheses (e.g. its top 3) and picks the one whose
     /// translation the model scores highest by its own length-normalised log-probability
-    /// `log P(text | glosses) / lp(|text|)`. The recognizer's own scores are not mixed in: a
+    /// `log P(text | glosses) / lp(|text|)` with α = 1. The recognizer's own scores are not mixed in: a
     /// hypothesis the translator finds easy to render fluently is taken as the more plausible
     /// gloss sequence. Ties keep the earlier (higher-ranked) hypothesis.
     pub fn translate_candidates(
@@ -236,9 +239,15 @@ impl Translator {
             bail!("no recognizer hypotheses to translate");
         }
         let translations = self.translate_batch(hypotheses, options)?;
+        // Ranked with α = 1 whatever α decoding used: a large decoding α (which fights short
+        // outputs inside one beam) would otherwise make the longest translation win across
+        // hypotheses, however unlikely its glosses.
+        let rank = |t: &Translation| {
+            t.log_prob / signscope_nn::search::length_penalty(t.tokens.len() + 1, RANK_ALPHA)
+        };
         let mut chosen = 0;
         for (i, t) in translations.iter().enumerate() {
-            if t.score > translations[chosen].score {
+            if rank(t) > rank(&translations[chosen]) {
                 chosen = i;
             }
         }
