@@ -239,6 +239,7 @@ mod tests {
             "phoenix2014t_t2g.toml",
             "csl_daily_g2t.toml",
             "phoenix2014t_correction.toml",
+            "csl_daily_t2g.toml",
         ] {
             SltConfig::load(&dir.join(name)).unwrap();
         }
