@@ -110,13 +110,7 @@ fn check_direction(
 /// side carries no punctuation (PHOENIX-2014T is lower-cased and tokenized), so punctuation
 /// in the user's sentence is dropped before translation rather than fused onto words.
 fn load_t2g(dir: &std::path::Path) -> anyhow::Result<signscope_slp::cli::GlossFn> {
-    let translator = signscope_slt::Translator::load(dir)?;
-    anyhow::ensure!(
-        translator.config.data.direction == Direction::TextToGloss,
-        "{}: --t2g needs a text→gloss model (data.direction = \"text_to_gloss\"), this one is {:?}",
-        dir.display(),
-        translator.config.data.direction
-    );
+    let translator = signscope_slt::Translator::load_expecting(dir, Direction::TextToGloss)?;
     Ok(Box::new(move |text: &str| {
         let cleaned: String = text
             .chars()

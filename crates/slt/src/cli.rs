@@ -183,16 +183,11 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(|| translator.config.data_dir());
-    let corrector = match &args.correct {
-        Some(dir) => {
-            let corrector = Translator::load(dir)?;
-            if corrector.config.data.direction != Direction::TextCorrection {
-                bail!("{}: --correct needs a text-correction model", dir.display());
-            }
-            Some(corrector)
-        }
-        None => None,
-    };
+    let corrector = args
+        .correct
+        .as_deref()
+        .map(|dir| Translator::load_expecting(dir, Direction::TextCorrection))
+        .transpose()?;
     let examples = load_split(&translator.config.data, &data_dir, args.split)?;
     let started = std::time::Instant::now();
     let scores = translator.evaluate(&examples, options, 64)?;
@@ -258,7 +253,7 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_correct(args: CorrectArgs) -> anyhow::Result<()> {
-    let corrector = Translator::load(&args.model)?;
+    let corrector = Translator::load_expecting(&args.model, Direction::TextCorrection)?;
     let options = options(&corrector, args.beam, args.alpha);
     let sentences: Vec<String> = match &args.input {
         Some(path) => std::fs::read_to_string(path)

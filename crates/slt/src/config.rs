@@ -27,6 +27,17 @@ pub enum Direction {
     TextCorrection,
 }
 
+impl Direction {
+    /// The name a configuration file uses (`data.direction = "…"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::GlossToText => "gloss_to_text",
+            Direction::TextToGloss => "text_to_gloss",
+            Direction::TextCorrection => "text_correction",
+        }
+    }
+}
+
 /// The error injection of SignMST-C's text-correction pretraining: "random shuffling,
 /// deletion, substitution, or insertion of words", mixed with authentic (clean) text. The
 /// paper gives no rates; these defaults corrupt about a quarter of the tokens. Fresh noise is

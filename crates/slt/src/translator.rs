@@ -140,6 +140,21 @@ impl Translator {
         })
     }
 
+    /// [`load`](Self::load), refusing a model trained for another direction (so a wrong
+    /// folder fails before any work is done).
+    pub fn load_expecting(dir: &Path, direction: Direction) -> anyhow::Result<Self> {
+        let translator = Self::load(dir)?;
+        if translator.config.data.direction != direction {
+            bail!(
+                "{}: this model has data.direction = \"{}\"; \"{}\" is needed here",
+                dir.display(),
+                translator.config.data.direction.as_str(),
+                direction.as_str()
+            );
+        }
+        Ok(translator)
+    }
+
     pub fn default_options(&self) -> DecodeOptions {
         DecodeOptions {
             beam_size: self.config.training.beam_size,
@@ -356,6 +371,8 @@ pub struct SltTask {
     /// insertions from; empty for translation.
     unigram: Vec<u32>,
     dev: Vec<Example>,
+    /// Text correction: the noisy dev input scored as it is, what the corrector starts from.
+    dev_input_summary: Option<String>,
     source_vocab: Vocabulary,
     target_vocab: Vocabulary,
     config: SltConfig,
@@ -425,10 +442,26 @@ impl SltTask {
                     .collect();
             }
         }
+        let dev_input_summary = correction.then(|| {
+            let input = score_outputs(
+                dev.iter()
+                    .map(|e| detokenize_text(&e.source, data.text_level))
+                    .collect(),
+                dev.iter()
+                    .map(|e| detokenize_text(&e.target, data.text_level))
+                    .collect(),
+                data.text_level == TextLevel::Char,
+            );
+            format!(
+                "; noisy input BLEU-4 {:.2} ROUGE-L {:.2}",
+                input.bleu[3], input.rouge_l
+            )
+        });
         Self {
             train,
             unigram,
             dev,
+            dev_input_summary,
             source_vocab,
             target_vocab,
             config,
@@ -488,12 +521,12 @@ impl TrainTask for SltTask {
             seed ^ TRAIN_NOISE_SEED ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
         let limit = self.config.data.max_length;
+        let noise = &self.config.data.noise;
         batches
             .into_iter()
             .map(|b| {
                 b.into_iter()
                     .map(|i| {
-                        let noise = &self.config.data.noise;
                         let target = &self.train[i].1;
                         let mut clean = mask_unknown(
                             &target[..target.len() - 1],
@@ -544,23 +577,8 @@ impl TrainTask for SltTask {
         let translator = self.translator(model);
         let scores = translator.evaluate(&self.dev, translator.default_options(), 64)?;
         let mut summary = scores.summary();
-        if self.config.data.direction == Direction::TextCorrection {
-            // What the corrector starts from: the noisy dev input scored as it is.
-            let level = self.config.data.text_level;
-            let noisy = self
-                .dev
-                .iter()
-                .map(|e| detokenize_text(&e.source, level))
-                .collect();
-            let input = score_outputs(
-                noisy,
-                scores.references.clone(),
-                translator.target_is_char_level(),
-            );
-            summary.push_str(&format!(
-                "; noisy input BLEU-4 {:.2} ROUGE-L {:.2}",
-                input.bleu[3], input.rouge_l
-            ));
+        if let Some(input) = &self.dev_input_summary {
+            summary.push_str(input);
         }
         Ok(Evaluation {
             score: scores.bleu[3],
