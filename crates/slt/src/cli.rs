@@ -46,15 +46,32 @@ pub struct TranslateArgs {
     pub decode: TranslateDecodeArgs,
 }
 
-/// How `translate` decodes with a seq2seq model (shared with `signscope translate`).
+/// Beam settings of a seq2seq model, each defaulting to the model's own.
 #[derive(Debug, Clone, clap::Args)]
-pub struct TranslateDecodeArgs {
+pub struct SearchArgs {
     /// seq2seq: beam width (1 = greedy); default from the model's training.beam_size.
     #[arg(long)]
     pub beam: Option<usize>,
     /// seq2seq: length-penalty exponent α; default from the model's training.beam_alpha.
     #[arg(long)]
     pub alpha: Option<f64>,
+}
+
+impl SearchArgs {
+    pub fn options(&self, translator: &Translator) -> DecodeOptions {
+        let default = translator.default_options();
+        DecodeOptions {
+            beam_size: self.beam.unwrap_or(default.beam_size),
+            alpha: self.alpha.unwrap_or(default.alpha),
+        }
+    }
+}
+
+/// How `translate` decodes with a seq2seq model (shared with `signscope translate`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TranslateDecodeArgs {
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// seq2seq: also print every hypothesis's translation and scores.
     #[arg(long)]
     pub verbose: bool,
@@ -72,10 +89,8 @@ pub struct EvalSltArgs {
     /// $SIGNSCOPE_SHARED/data or ../shared/data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    #[arg(long)]
-    pub beam: Option<usize>,
-    #[arg(long)]
-    pub alpha: Option<f64>,
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// Write "id<TAB>hypothesis<TAB>reference" lines here (with --correct, the corrected
     /// hypothesis is a fourth column before the reference).
     #[arg(long)]
@@ -114,10 +129,8 @@ pub struct CorrectArgs {
     /// Where the corrected lines go (written atomically, same order).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long)]
-    pub beam: Option<usize>,
-    #[arg(long)]
-    pub alpha: Option<f64>,
+    #[command(flatten)]
+    pub search: SearchArgs,
 }
 
 pub fn run_train(args: TrainSltArgs) -> anyhow::Result<()> {
@@ -147,17 +160,9 @@ pub fn run_train(args: TrainSltArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn options(translator: &Translator, beam: Option<usize>, alpha: Option<f64>) -> DecodeOptions {
-    let default = translator.default_options();
-    DecodeOptions {
-        beam_size: beam.unwrap_or(default.beam_size),
-        alpha: alpha.unwrap_or(default.alpha),
-    }
-}
-
 pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
     let translator = Translator::load(&args.model)?;
-    let options = options(&translator, args.decode.beam, args.decode.alpha);
+    let options = args.decode.search.options(&translator);
     let sources: Vec<Vec<String>> = args
         .glosses
         .iter()
@@ -178,7 +183,7 @@ pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
 
 pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
     let translator = Translator::load(&args.model)?;
-    let options = options(&translator, args.beam, args.alpha);
+    let options = args.search.options(&translator);
     let data_dir = args
         .data_dir
         .clone()
@@ -254,7 +259,7 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
 
 pub fn run_correct(args: CorrectArgs) -> anyhow::Result<()> {
     let corrector = Translator::load_expecting(&args.model, Direction::TextCorrection)?;
-    let options = options(&corrector, args.beam, args.alpha);
+    let options = args.search.options(&corrector);
     let sentences: Vec<String> = match &args.input {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading {}", path.display()))?
