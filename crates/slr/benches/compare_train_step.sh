@@ -2,11 +2,17 @@
 # Training step time: burn (this crate) vs the same architecture in PyTorch CPU, one run.
 # usage: crates/slr/benches/compare_train_step.sh [REPS]
 # needs: a Python with torch (PYTHON=/work/venvs/slr/bin/python by default; pip install torch).
+# BENCH_BIN=path runs an already built bench binary instead of `cargo bench` (e.g. the test
+# build's target/debug/deps/recognize-*, which optimizes signscope-slr and every dependency).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 reps="${1:-7}"
 python="${PYTHON:-/work/venvs/slr/bin/python}"
-rust_out=$(cargo bench -q -p signscope-slr --bench recognize -- "$reps")
+if [ -n "${BENCH_BIN:-}" ]; then
+  rust_out=$(cd crates/slr && "$BENCH_BIN" "$reps")
+else
+  rust_out=$(cargo bench -q -p signscope-slr --bench recognize -- "$reps")
+fi
 py_out=$("$python" crates/slr/benches/train_step.py "$reps")
 echo "$rust_out"
 echo "$py_out"

@@ -2,6 +2,8 @@
 # SCOPE Table 4-style ablations on the semi-synthetic dialogue corpus (generated motion).
 # Every run uses crates/slr/configs/dialogue.toml with one switch changed; each writes
 # runs/slr-<name>/dev_report.json, and the eval lines go to runs/slr-ablations.txt.
+# The stage-2 ablations (no context, no MWER) start from the full run's stage 1
+# (--stage1-from), so they differ from it only in what they ablate.
 # usage (repository root): crates/slr/scripts/dialogue_experiments.sh [EXTRA --set …]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -15,10 +17,13 @@ declare -A variants=(
   [no-mwer]="--set loss.mwer_weight=0.0"
   [no-iris]="--set features.eye_scale=none"
 )
-for name in full no-context no-embedding-encoder no-mwer no-iris; do
+declare -A stage1_from=([no-context]=runs/slr-full [no-mwer]=runs/slr-full)
+for name in full no-context no-mwer no-embedding-encoder no-iris; do
   run="runs/slr-$name"
   if [ ! -f "$run/model.bpk" ]; then
-    resume=(); [ -f "$run/config.toml" ] && resume=(--resume)
+    resume=()
+    if [ -f "$run/config.toml" ]; then resume=(--resume)
+    elif [ -n "${stage1_from[$name]:-}" ]; then resume=(--stage1-from "${stage1_from[$name]}"); fi
     # shellcheck disable=SC2086
     /usr/bin/time -v "$bin" train slr "$config" --set "run_dir=\"$run\"" ${variants[$name]} "${resume[@]}" "$@" 2> >(tee "$run.train.log" >&2)
   fi

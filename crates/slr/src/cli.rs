@@ -11,7 +11,7 @@ use crate::config::{EmbeddingConfig, SlrConfig, SplitFilter};
 use crate::context::{HashedBagOfWords, SentenceEmbedder};
 use crate::data::{EmbeddingTable, load_utterances, texts_of};
 use crate::eval::{EvalReport, Recognizer};
-use crate::train::train;
+use crate::train::{reuse_stage1, train};
 
 /// Builds the sentence embedder a config names (the binary supplies the real models).
 pub type EmbedderFactory<'a> =
@@ -54,6 +54,11 @@ pub struct TrainArgs {
     /// `--set data.use_context=false --set loss.mwer_weight=0`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Start from the finished stage 1 of another run (same model, features, augmentation,
+    /// embedding and training data) and train only stage 2: ablations of stage 2 then share
+    /// one stage 1.
+    #[arg(long, value_name = "RUN", conflicts_with = "resume")]
+    pub stage1_from: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,7 +149,12 @@ fn run_train(args: TrainArgs, factory: EmbedderFactory) -> anyhow::Result<()> {
     }
     let embedder = build_embedder(&config.embedding, factory)?;
     config.model.embedding_size = embedder.size();
-    let outcome = train(config, embedder.as_ref(), args.resume)?;
+    let mut resume = args.resume;
+    if let Some(from) = &args.stage1_from {
+        reuse_stage1(from, &config)?;
+        resume = true;
+    }
+    let outcome = train(config, embedder.as_ref(), resume)?;
     println!(
         "model: {}",
         outcome.run_dir.join(crate::train::MODEL_FILE).display()

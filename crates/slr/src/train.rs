@@ -392,6 +392,83 @@ fn stage_started(dir: &Path) -> bool {
     dir.join("state.json").exists()
 }
 
+/// Seeds `config.run_dir` with the finished stage 1 of another run (its `alignment/` run, gloss
+/// vocabulary and feature statistics), so that stage-2 ablations (no context, no MWER) share
+/// one stage 1 and differ only in what they ablate. Everything stage 1 depends on must be
+/// identical: the model, features, augmentation, embedding, stage-1 schedule and training
+/// data. Afterwards call [`train`] with `resume = true`.
+pub fn reuse_stage1(from: &Path, config: &SlrConfig) -> anyhow::Result<()> {
+    let source_config = from.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&source_config)
+        .with_context(|| format!("reading {}", source_config.display()))?;
+    let source: SlrConfig =
+        toml::from_str(&text).with_context(|| format!("parsing {}", source_config.display()))?;
+    let alignment = from.join("alignment");
+    if !stage_finished(&alignment) {
+        bail!(
+            "{}: stage 1 has not finished there (no finished alignment/ run)",
+            from.display()
+        );
+    }
+    let section = |c: &SlrConfig| -> anyhow::Result<Vec<(&'static str, String)>> {
+        Ok(vec![
+            ("model", toml::to_string(&c.model)?),
+            ("features", toml::to_string(&c.features)?),
+            ("augment", toml::to_string(&c.augment)?),
+            ("embedding", toml::to_string(&c.embedding)?),
+            ("alignment", toml::to_string(&c.alignment)?),
+            (
+                "data (training set)",
+                format!(
+                    "{} {:?} {}",
+                    c.data.train.display(),
+                    c.data.train_split,
+                    c.data.augment
+                ),
+            ),
+        ])
+    };
+    for ((name, ours), (_, theirs)) in section(config)?.into_iter().zip(section(&source)?) {
+        if ours != theirs {
+            bail!(
+                "cannot reuse stage 1 of {}: its [{name}] differs from this config's",
+                from.display()
+            );
+        }
+    }
+    let run_dir = &config.run_dir;
+    if run_dir.join(CONFIG_FILE).exists() {
+        bail!(
+            "{} already holds a recognizer run; choose another run_dir",
+            run_dir.display()
+        );
+    }
+    copy_dir(&alignment, &run_dir.join("alignment"))?;
+    for file in [VOCAB_FILE, STATS_FILE] {
+        let source = from.join(file);
+        if source.exists() {
+            std::fs::copy(&source, run_dir.join(file))
+                .with_context(|| format!("copying {}", source.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Trains both stages (skipping a finished one when resuming), then picks the best or the
 /// averaged stage-2 model by dev WER with beam search and writes it as `model.bpk`.
 pub fn train(

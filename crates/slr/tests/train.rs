@@ -7,7 +7,7 @@ use signscope_slr::config::{EmbeddingConfig, SlrConfig};
 use signscope_slr::context::HashedBagOfWords;
 use signscope_slr::data::{EmbeddingTable, load_utterances, texts_of};
 use signscope_slr::eval::Recognizer;
-use signscope_slr::train::{MODEL_FILE, plan_epoch, train};
+use signscope_slr::train::{MODEL_FILE, plan_epoch, reuse_stage1, train};
 
 fn synth_corpus(out: &Path) {
     let args = signscope_synth::cli::SynthArgs {
@@ -150,6 +150,32 @@ fn trains_resumes_and_recognizes() {
             .all(|w| w[0].log_prob >= w[1].log_prob && w[0].glosses != w[1].glosses)
     );
     let _ = EmbeddingConfig::default();
+
+    // A stage-2 ablation started from this run's stage 1 trains no stage-1 step of its own
+    // and keeps its stage-1 weights; a config whose stage 1 differs is refused.
+    let mut ablation = config.clone();
+    ablation.run_dir = dir.path().join("no-mwer");
+    ablation.loss.mwer_weight = 0.0;
+    reuse_stage1(&run, &ablation).expect("same stage 1");
+    let reused = train(ablation.clone(), &embedder, true).expect("stage 2 only");
+    assert!(
+        reused.alignment_seconds_per_step.is_none(),
+        "stage 1 was retrained"
+    );
+    assert!(reused.gloss_seconds_per_step.is_some());
+    assert_eq!(
+        std::fs::read(dir.path().join("no-mwer/alignment/state.json")).unwrap(),
+        std::fs::read(run.join("alignment/state.json")).unwrap()
+    );
+    let mut different = config.clone();
+    different.run_dir = dir.path().join("other");
+    different.model.d_model = 48;
+    let err = reuse_stage1(&run, &different).unwrap_err().to_string();
+    assert!(err.contains("[model] differs"), "{err}");
+    let err = reuse_stage1(&dir.path().join("no-such-run"), &ablation)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no-such-run"), "{err}");
 }
 
 #[test]
