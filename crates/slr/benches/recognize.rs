@@ -3,6 +3,7 @@
 //! - recognition: frames/s of the whole path (pose → SCOPE features → model → prefix beam
 //!   top-3) on a 10 s, 30 fps sequence, and the latency after the last frame when a stream
 //!   is re-recognized over its growing window;
+//! - prefix beam search alone, for 170 and 1086 output classes;
 //! - training: one stage-1 step (L_emb) and one stage-2 step (CTC) with AdamW, batch 32 ×
 //!   128 frames — the shapes of benches/train_step.py, which times the same architecture in
 //!   PyTorch (run both with benches/compare_train_step.sh).
@@ -91,6 +92,29 @@ fn main() {
         }
         println!(
             "latency after the last frame, window {window} frames: median {:.1} ms",
+            median(times) * 1e3
+        );
+    }
+
+    // Prefix beam search alone (beam 8, top 3) over 64 output steps (128 frames), for the
+    // dialogue vocabulary and PHOENIX-2014T's 1085 glosses: the per-sample cost of MWER's
+    // N-best in every stage-2 step and of `recognize`'s top-3.
+    for classes in [170, 1086] {
+        let one = batch(1, 128, m.embedding_size, classes, &device);
+        let (log_probs, _) =
+            ScopeSlr::new(m, classes, Stage::Gloss, &device).gloss_log_probs(m, &one);
+        let per = rows(log_probs, &[m.motion_steps(128)]);
+        let mut times = Vec::new();
+        for _ in 0..reps {
+            let start = Instant::now();
+            for _ in 0..10 {
+                std::hint::black_box(beam_search(&per[0], 8, 3));
+            }
+            times.push(start.elapsed().as_secs_f64() / 10.0);
+        }
+        println!(
+            "prefix beam search, {classes} classes, {} steps, beam 8: median {:.2} ms",
+            per[0].len(),
             median(times) * 1e3
         );
     }

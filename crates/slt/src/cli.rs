@@ -8,7 +8,7 @@ use signscope_corpus::Split;
 
 use crate::config::{Direction, SltConfig};
 use crate::data::load_split;
-use crate::translator::{DecodeOptions, Translator, score_outputs, train_from_config};
+use crate::translator::{DecodeOptions, Start, Translator, score_outputs, train_from_config};
 
 /// Train a gloss→text (or text→gloss) transformer from a TOML configuration.
 #[derive(Debug, Clone, clap::Args)]
@@ -19,6 +19,11 @@ pub struct TrainSltArgs {
     /// Continue the run in the configured run directory from its newest checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Start a new run from the parameters of this trained model directory (same [model]
+    /// section and vocabularies) with a fresh optimizer and learning-rate schedule, e.g. to
+    /// train a finished run for more epochs.
+    #[arg(long, conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
     /// Folder with the corpus folders (overrides data.data_dir; default
     /// $SIGNSCOPE_SHARED/data or ../shared/data).
     #[arg(long)]
@@ -143,7 +148,11 @@ pub fn run_train(args: TrainSltArgs) -> anyhow::Result<()> {
         &args.config,
         args.data_dir.as_deref(),
         args.run_dir.as_deref(),
-        args.resume,
+        match (args.resume, args.init_from) {
+            (true, _) => Start::Resume,
+            (false, Some(dir)) => Start::InitFrom(dir),
+            (false, None) => Start::Fresh,
+        },
     )?;
     if let Some(best) = &report.state.best {
         println!("best dev (step {}): {}", best.step, best.evaluation.summary);

@@ -15,5 +15,5 @@ pub mod translator;
 
 pub use config::{DataConfig, Dataset, Direction, NoiseConfig, SltConfig, TextLevel};
 pub use translator::{
-    CandidateChoice, DecodeOptions, DevScores, Translation, Translator, train_from_config,
+    CandidateChoice, DecodeOptions, DevScores, Start, Translation, Translator, train_from_config,
 };

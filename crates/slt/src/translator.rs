@@ -634,14 +634,66 @@ pub fn export_model(dir: &Path, out: &Path, half: bool) -> anyhow::Result<u64> {
         .len())
 }
 
+/// How a training run begins.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Start {
+    /// Random initialization in an empty run directory.
+    #[default]
+    Fresh,
+    /// Continue the run in the run directory from its newest checkpoint.
+    Resume,
+    /// A new run (fresh optimizer, schedule and step count) whose parameters start from the
+    /// `model.bpk` of this model directory, e.g. to train a finished run further with a new
+    /// learning-rate schedule. The model must have the same `[model]` section, direction and
+    /// vocabularies.
+    InitFrom(PathBuf),
+}
+
+/// The parameters of the model directory `dir`, checked to fit the run being started.
+fn initial_parameters(
+    dir: &Path,
+    config: &SltConfig,
+    task: &SltTask,
+    template: Seq2Seq,
+) -> anyhow::Result<Seq2Seq> {
+    let theirs = SltConfig::load(&dir.join(CONFIG_FILE))?;
+    if theirs.model != config.model {
+        bail!(
+            "{}: its [model] section differs from this run's, so its parameters do not fit",
+            dir.display()
+        );
+    }
+    if theirs.data.direction != config.data.direction {
+        bail!(
+            "{}: it translates {:?}, this run trains {:?}",
+            dir.display(),
+            theirs.data.direction,
+            config.data.direction
+        );
+    }
+    for (name, vocab) in [
+        (SOURCE_VOCAB_FILE, &task.source_vocab),
+        (TARGET_VOCAB_FILE, &task.target_vocab),
+    ] {
+        if Vocabulary::load(&dir.join(name))? != *vocab {
+            bail!(
+                "{}: differs from the vocabulary this run's data gives, so the embeddings would not line up",
+                dir.join(name).display()
+            );
+        }
+    }
+    load_model(template, &dir.join(MODEL_FILE))
+}
+
 /// Trains the configured model; the run directory becomes a model directory (see module docs).
 pub fn train_from_config(
     config: SltConfig,
     config_path: &Path,
     data_dir: Option<&Path>,
     run_dir: Option<&Path>,
-    resume: bool,
+    start: Start,
 ) -> anyhow::Result<(TrainReport, PathBuf)> {
+    let resume = start == Start::Resume;
     let data_dir = data_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| config.data_dir());
@@ -686,12 +738,24 @@ pub fn train_from_config(
         task.source_vocab.save(&run_dir.join(SOURCE_VOCAB_FILE))?;
         task.target_vocab.save(&run_dir.join(TARGET_VOCAB_FILE))?;
     }
-    let model = Seq2Seq::new(
+    let mut model = Seq2Seq::new(
         &config.model,
         task.source_vocab.len(),
         task.target_vocab.len(),
         &device,
     );
+    if let Start::InitFrom(dir) = &start {
+        model = initial_parameters(dir, &config, &task, model)?;
+        let origin = format!(
+            "parameters initialized from {}",
+            dir.join(MODEL_FILE).display()
+        );
+        eprintln!("{origin}");
+        signscope_nn::checkpoint::write_atomic(
+            &run_dir.join("init_from.txt"),
+            format!("{origin}\n").as_bytes(),
+        )?;
+    }
     let report = train(
         &mut task,
         model,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use signscope_slt::{DecodeOptions, SltConfig, Translator, train_from_config};
+use signscope_slt::{DecodeOptions, SltConfig, Start, Translator, train_from_config};
 
 fn tiny_correction_config(run_dir: &Path) -> SltConfig {
     let text = format!(
@@ -51,8 +51,14 @@ beam_alpha = 1.0
 fn restores_corrupted_sentences() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_correction_config(&dir.path().join("run"));
-    let (report, model_dir) =
-        train_from_config(config, Path::new("tiny_correction.toml"), None, None, false).unwrap();
+    let (report, model_dir) = train_from_config(
+        config,
+        Path::new("tiny_correction.toml"),
+        None,
+        None,
+        Start::Fresh,
+    )
+    .unwrap();
     let best = report.state.best.unwrap();
     // The dev summary carries the noisy input's own score: correction must beat it.
     let summary = &best.evaluation.summary;

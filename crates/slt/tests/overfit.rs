@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use signscope_slt::{DecodeOptions, SltConfig, Translator, train_from_config};
+use signscope_slt::{DecodeOptions, SltConfig, Start, Translator, train_from_config};
 
 fn tiny_config(run_dir: &Path) -> SltConfig {
     let text = format!(
@@ -50,8 +50,14 @@ fn overfits_ten_sentences_and_translates_them_back() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
     let config = tiny_config(&run_dir);
-    let (report, model_dir) =
-        train_from_config(config.clone(), Path::new("tiny.toml"), None, None, false).unwrap();
+    let (report, model_dir) = train_from_config(
+        config.clone(),
+        Path::new("tiny.toml"),
+        None,
+        None,
+        Start::Fresh,
+    )
+    .unwrap();
     assert_eq!(report.state.step, 300);
     let best = report.state.best.unwrap();
     assert!(
@@ -108,8 +114,53 @@ fn overfits_ten_sentences_and_translates_them_back() {
         "guten abend liebe zuschauer"
     );
 
+    // A new run initialized from the trained model starts where it ended: one step at a
+    // negligible learning rate still translates like the trained model (a random start would not).
+    let mut warm = tiny_config(&dir.path().join("warm"));
+    warm.training.max_steps = 1;
+    warm.training.learning_rate = 1e-9;
+    warm.training.schedule = signscope_nn::config::Schedule::Constant;
+    warm.training.eval_every = 0;
+    warm.training.average_last = 0;
+    let (warm_report, warm_dir) = train_from_config(
+        warm.clone(),
+        Path::new("warm.toml"),
+        None,
+        None,
+        Start::InitFrom(model_dir.clone()),
+    )
+    .unwrap();
+    assert_eq!(warm_report.state.step, 1);
+    assert!(
+        warm_report.state.best.unwrap().evaluation.score > 95.0,
+        "the initialized model scores like the trained one"
+    );
+    assert_eq!(
+        Translator::load(&warm_dir)
+            .unwrap()
+            .translate("GUT ABEND LIEB ZUSCHAUER poss-EUCH")
+            .unwrap(),
+        "guten abend liebe zuschauer"
+    );
+    // Parameters of another architecture are refused, naming the model directory.
+    let mut other = tiny_config(&dir.path().join("other"));
+    other.model.d_ff = 256;
+    let refused = train_from_config(
+        other,
+        Path::new("other.toml"),
+        None,
+        None,
+        Start::InitFrom(model_dir.clone()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("[model]") && refused.contains("run"),
+        "{refused}"
+    );
+
     // Restarting into the finished run directory without --resume is refused.
-    let again = train_from_config(config, Path::new("tiny.toml"), None, None, false);
+    let again = train_from_config(config, Path::new("tiny.toml"), None, None, Start::Fresh);
     assert!(again.unwrap_err().to_string().contains("--resume"));
     // A missing model directory is a clear error.
     let missing = Translator::load(&dir.path().join("nope"))
