@@ -6,7 +6,7 @@
 //! gloss per language pair; poses are read on first use (only the entry's time range) and
 //! cached, so a 600-file lexicon opens in milliseconds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -437,16 +437,19 @@ pub fn write_lexicon<'a>(
     };
     writer.write_record(INDEX_COLUMNS).map_err(csv_error)?;
     let mut seen: HashMap<String, usize> = HashMap::new();
+    // Distinct glosses can share a file stem ("A+B", "A_B"): every clip gets its own file.
+    let mut names: HashSet<String> = HashSet::new();
     for (gloss, pose) in clips {
         let count = seen.entry(gloss.to_string()).or_insert(0);
         let priority = *count;
         *count += 1;
         let stem = file_stem(gloss);
-        let name = if priority == 0 {
-            format!("{stem}.pose")
-        } else {
-            format!("{stem}_{priority}.pose")
-        };
+        let mut name = format!("{stem}.pose");
+        let mut n = 0;
+        while !names.insert(name.clone()) {
+            n += 1;
+            name = format!("{stem}_{n}.pose");
+        }
         let file = dir.join(&name);
         write_pose(&file, pose).map_err(|error| LexiconError::Pose {
             entry: format!("{gloss:?}"),
@@ -585,5 +588,34 @@ mod tests {
         assert_eq!(lex.load(id).unwrap().body.frames(), 5);
         // Loads are cached: the same Arc comes back.
         assert!(Arc::ptr_eq(&lex.load(id).unwrap(), &lex.load(id).unwrap()));
+    }
+
+    #[test]
+    fn glosses_with_the_same_file_stem_keep_their_own_files() {
+        use ndarray::{Array3, Array4};
+        use signscope_pose::PoseBody;
+        use signscope_pose::skeleton::Layout;
+        let header = Layout::HolisticReduced178.header(512, 512, 0);
+        let pose = |frames: usize| Pose {
+            header: header.clone().into(),
+            body: PoseBody {
+                fps: 25.0,
+                data: Array4::zeros((frames, 1, 178, 3)),
+                confidence: Array3::ones((frames, 1, 178)),
+            },
+        };
+        let dir = tempfile::tempdir().unwrap();
+        write_lexicon(
+            dir.path(),
+            "en",
+            "ase",
+            [("A+B", &pose(2)), ("A_B", &pose(3)), ("A B", &pose(4))],
+        )
+        .unwrap();
+        let lex = Lexicon::open(dir.path()).unwrap();
+        for (gloss, frames) in [("A+B", 2), ("A_B", 3), ("A B", 4)] {
+            let id = lex.lookup_gloss(gloss, "en", "ase").unwrap();
+            assert_eq!(lex.load(id).unwrap().body.frames(), frames, "{gloss}");
+        }
     }
 }

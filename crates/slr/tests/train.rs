@@ -28,6 +28,7 @@ fn synth_corpus(out: &Path) {
         dialogues: 60,
         threads: Some(2),
         quiet: true,
+        lexicon: None,
     };
     signscope_synth::cli::run(args).expect("synthetic corpus");
 }

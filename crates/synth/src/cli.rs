@@ -7,7 +7,9 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use signscope_corpus::manifest::Split;
 
-use crate::generate::{GlossSource, SynthOptions, default_data_dir, generate, plan};
+use crate::generate::{
+    GlossSource, SynthOptions, default_data_dir, generate, plan, write_citation_lexicon,
+};
 
 /// Generate COCO-WholeBody-133 keypoint sequences (`.pose`) for real gloss sequences
 /// (PHOENIX-2014T, CSL-Daily) or built-in dialogues, plus a JSONL manifest and a data card.
@@ -57,6 +59,11 @@ pub struct SynthArgs {
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,
+    /// Also write a sign lexicon for `signscope produce --lexicon DIR`: every gloss of the
+    /// selected splits in citation form, signed by the first signer (spoken-to-signed
+    /// layout: index.csv + one .pose per gloss)
+    #[arg(long, value_name = "DIR")]
+    pub lexicon: Option<PathBuf>,
 }
 
 impl SynthArgs {
@@ -106,6 +113,15 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
             summary.manifest.display(),
             summary.card.display()
         );
+        if let Some(dir) = &args.lexicon {
+            let lexicon = write_citation_lexicon(&options, dir)?;
+            eprintln!(
+                "wrote a lexicon of {} signs ({} frames) to {}",
+                lexicon.entries,
+                lexicon.frames,
+                lexicon.index.display()
+            );
+        }
         Ok(())
     };
     match args.threads {

@@ -361,6 +361,69 @@ pub fn generate(options: &SynthOptions, progress: &(dyn Fn() + Sync)) -> anyhow:
     })
 }
 
+/// Spoken and signed language codes (as in a lexicon's `index.csv`) of a gloss source.
+pub fn languages(source: GlossSource) -> (&'static str, &'static str) {
+    match source {
+        GlossSource::Phoenix2014T => ("de", "gsg"),
+        GlossSource::CslDaily => ("zh", "csl"),
+        GlossSource::Dialogue => ("en", "ase"),
+    }
+}
+
+/// What [`write_citation_lexicon`] wrote.
+#[derive(Debug, Clone)]
+pub struct LexiconSummary {
+    pub index: PathBuf,
+    pub entries: usize,
+    pub frames: usize,
+}
+
+/// Writes a sign lexicon in the spoken-to-signed layout (`index.csv` + one `.pose` per
+/// entry) for every gloss of the selected splits: each sign in citation form (alone,
+/// between rests), signed by the first signer of the pool with the same motion prototypes
+/// as the corpus, so `signscope produce --lexicon DIR` can sign the corpus' glosses.
+pub fn write_citation_lexicon(
+    options: &SynthOptions,
+    dir: &Path,
+) -> anyhow::Result<LexiconSummary> {
+    let planned = plan(options)?;
+    // gloss -> motion key (homonyms share a key); sorted, so the same options give the same bytes.
+    let mut signs: BTreeMap<&str, &str> = BTreeMap::new();
+    for p in &planned {
+        for (gloss, key) in p.record.glosses.iter().zip(&p.keys) {
+            signs.entry(gloss.as_str()).or_insert(key.as_str());
+        }
+    }
+    if signs.is_empty() {
+        bail!("no glosses in the selected splits to build a lexicon from");
+    }
+    let signer = SignerProfile::generate(options.seed, 0, options.width, options.height);
+    let bank = PrototypeBank::with_keys(options.seed, signs.values().copied());
+    let config = RenderConfig {
+        seed: options.seed,
+        fps: options.fps,
+    };
+    let clips: Vec<(&str, signscope_pose::Pose)> = signs
+        .par_iter()
+        .map(|(&gloss, &key)| {
+            let id = format!("lexicon/{gloss}");
+            render_utterance(&bank, &[key], &signer, &config, &id).map(|r| (gloss, r.pose))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let (spoken, signed) = languages(options.source);
+    let index = signscope_slp::write_lexicon(
+        dir,
+        spoken,
+        signed,
+        clips.iter().map(|(gloss, pose)| (*gloss, pose)),
+    )?;
+    Ok(LexiconSummary {
+        index,
+        entries: clips.len(),
+        frames: clips.iter().map(|(_, pose)| pose.body.frames()).sum(),
+    })
+}
+
 /// Resolve the shared data folder: `SIGNSCOPE_SHARED/data`, else `<repo>/../shared/data`.
 pub fn default_data_dir() -> PathBuf {
     match std::env::var_os("SIGNSCOPE_SHARED") {

@@ -252,6 +252,40 @@ fn phoenix_glosses_from_the_real_annotations() {
 }
 
 #[test]
+fn citation_lexicon_signs_every_gloss_of_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = dialogue_options(&dir.path().join("corpus"));
+    let lexicon_dir = dir.path().join("lexicon");
+    let summary =
+        signscope_synth::generate::write_citation_lexicon(&options, &lexicon_dir).unwrap();
+    let glosses: std::collections::BTreeSet<String> = plan(&options)
+        .unwrap()
+        .into_iter()
+        .flat_map(|p| p.record.glosses)
+        .collect();
+    assert_eq!(summary.entries, glosses.len());
+    let lexicon = signscope_slp::Lexicon::open(&lexicon_dir).unwrap();
+    assert_eq!(lexicon.len(), glosses.len());
+    for gloss in &glosses {
+        let id = lexicon
+            .lookup_gloss(gloss, "en", "ase")
+            .unwrap_or_else(|| panic!("{gloss} missing from the lexicon"));
+        let pose = lexicon.load(id).unwrap();
+        let points: usize = pose.header.components.iter().map(|c| c.points.len()).sum();
+        assert_eq!(points, 133, "{gloss}");
+        assert!(
+            pose.body.frames() >= 10,
+            "{gloss}: {} frames",
+            pose.body.frames()
+        );
+    }
+    // Same options, same bytes.
+    let again = dir.path().join("again");
+    signscope_synth::generate::write_citation_lexicon(&options, &again).unwrap();
+    assert_eq!(snapshot(&lexicon_dir), snapshot(&again));
+}
+
+#[test]
 fn bad_input_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut options = dialogue_options(dir.path());
