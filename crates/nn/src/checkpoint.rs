@@ -78,7 +78,8 @@ pub fn load_model<M: Module>(template: M, path: &Path) -> anyhow::Result<M> {
 }
 
 /// Re-stores every float parameter with the given element type (a no-op where it already
-/// has it).
+/// has it). The new tensor is a fresh leaf, so it must inherit the old one's gradient
+/// tracking, or a model loaded from half-precision weights could not be trained further.
 struct CastFloats(DType);
 
 impl ModuleMapper for CastFloats {
@@ -89,8 +90,9 @@ impl ModuleMapper for CastFloats {
                 return tensor;
             }
             let device = tensor.device();
+            let require_grad = tensor.is_require_grad();
             let data = tensor.into_data().convert_dtype(dtype);
-            Tensor::from_data(data, (&device, dtype))
+            Tensor::from_data(data, (&device, dtype)).set_require_grad(require_grad)
         })
     }
 }

@@ -116,6 +116,8 @@ fn overfits_ten_sentences_and_translates_them_back() {
 
     // A new run initialized from the trained model starts where it ended: one step at a
     // negligible learning rate still translates like the trained model (a random start would not).
+    // It starts from the half-precision export, as `--init-from models/...` does: the widened
+    // parameters must still be trainable.
     let mut warm = tiny_config(&dir.path().join("warm"));
     warm.training.max_steps = 1;
     warm.training.learning_rate = 1e-9;
@@ -127,7 +129,7 @@ fn overfits_ten_sentences_and_translates_them_back() {
         Path::new("warm.toml"),
         None,
         None,
-        Start::InitFrom(model_dir.clone()),
+        Start::InitFrom(exported.clone()),
     )
     .unwrap();
     assert_eq!(warm_report.state.step, 1);
