@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::format::{FileFormat, ImportOptions, read_as};
-use crate::{Pose, PoseBody, PoseError};
+use crate::{Pose, PoseBody, PoseError, PoseHeader, PoseView};
 
 /// Summary of one component.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,17 +45,59 @@ impl PoseInfo {
     /// Summarise a decoded pose.
     pub fn of_pose(pose: &Pose, path: &str, file_format: FileFormat) -> PoseInfo {
         let body = &pose.body;
-        let slots_per_point = (body.frames() * body.people()) as f64;
-        let components = pose
-            .header
+        let mut missing = vec![0usize; body.points()];
+        // A body without points may still declare billions of (empty) frames: no rows to visit.
+        if body.points() > 0 {
+            for row in body.confidence.rows() {
+                for (count, &c) in missing.iter_mut().zip(row) {
+                    *count += usize::from(c == 0.0);
+                }
+            }
+        }
+        let is_pose = matches!(file_format, FileFormat::Pose | FileFormat::PoseHeader);
+        PoseInfo::summarize(
+            &pose.header,
+            Counts {
+                path,
+                file_format,
+                version: is_pose.then_some(pose.header.version),
+                fps: body.fps,
+                frames: body.frames(),
+                people: body.people(),
+                missing_per_point: &missing,
+                non_finite: count_non_finite(body),
+            },
+        )
+    }
+
+    /// Summarise a `.pose` file from its zero-copy view: the counts come straight from the
+    /// stored bytes, nothing is decoded into arrays.
+    pub fn of_view(view: &PoseView, path: &str) -> PoseInfo {
+        let missing = view.confidence().zeros_per_position(view.points());
+        PoseInfo::summarize(
+            view.header(),
+            Counts {
+                path,
+                file_format: FileFormat::Pose,
+                version: Some(view.header().version),
+                fps: view.fps(),
+                frames: view.frames(),
+                people: view.people(),
+                missing_per_point: &missing,
+                non_finite: view.data().count_non_finite() + view.confidence().count_non_finite(),
+            },
+        )
+    }
+
+    fn summarize(header: &PoseHeader, counts: Counts) -> PoseInfo {
+        let slots_per_point = (counts.frames * counts.people) as f64;
+        let components = header
             .component_ranges()
             .map(|(offset, c)| {
-                let range = offset..offset + c.points.len();
-                let missing = body
-                    .confidence
-                    .indexed_iter()
-                    .filter(|((_, _, p), v)| range.contains(p) && **v == 0.0)
-                    .count();
+                let missing: usize = counts
+                    .missing_per_point
+                    .get(offset..offset + c.points.len())
+                    .map_or(0, |m| m.iter().sum());
                 let slots = slots_per_point * c.points.len() as f64;
                 ComponentInfo {
                     name: c.name.clone(),
@@ -70,25 +112,40 @@ impl PoseInfo {
                 }
             })
             .collect();
-        let non_finite = count_non_finite(body);
         PoseInfo {
-            path: path.to_string(),
-            file_format: file_format.name().to_string(),
-            version: matches!(file_format, FileFormat::Pose | FileFormat::PoseHeader)
-                .then_some(pose.header.version),
-            fps: body.fps,
-            frames: body.frames(),
-            duration_s: body.duration_s(),
-            people: body.people(),
-            width: pose.header.width,
-            height: pose.header.height,
-            depth: pose.header.depth,
-            points: pose.header.total_points(),
-            dims: pose.header.dims(),
+            path: counts.path.to_string(),
+            file_format: counts.file_format.name().to_string(),
+            version: counts.version,
+            fps: counts.fps,
+            frames: counts.frames,
+            duration_s: if counts.fps > 0.0 {
+                counts.frames as f64 / counts.fps as f64
+            } else {
+                0.0
+            },
+            people: counts.people,
+            width: header.width,
+            height: header.height,
+            depth: header.depth,
+            points: header.total_points(),
+            dims: header.dims(),
             components,
-            non_finite,
+            non_finite: counts.non_finite,
         }
     }
+}
+
+/// What [`PoseInfo::summarize`] needs beyond the header, however the body is held.
+struct Counts<'a> {
+    path: &'a str,
+    file_format: FileFormat,
+    version: Option<f32>,
+    fps: f32,
+    frames: usize,
+    people: usize,
+    /// Frames × people slots with confidence 0, per point.
+    missing_per_point: &'a [usize],
+    non_finite: usize,
 }
 
 /// NaN or ±inf values among coordinates and confidences.
@@ -100,16 +157,17 @@ pub fn count_non_finite(body: &PoseBody) -> usize {
         .count()
 }
 
-/// Read any supported file and summarise it.
+/// Read any supported file and summarise it; `.pose` files are summarised from their
+/// zero-copy view.
 pub fn pose_info(path: impl AsRef<Path>, options: &ImportOptions) -> Result<PoseInfo, PoseError> {
     let path = path.as_ref();
     let format = FileFormat::detect(path).map_err(|e| e.in_file(path))?;
+    let name = path.display().to_string();
+    if format == FileFormat::Pose {
+        return Ok(PoseInfo::of_view(&PoseView::open(path)?, &name));
+    }
     let pose = read_as(path, format, options)?;
-    Ok(PoseInfo::of_pose(
-        &pose,
-        &path.display().to_string(),
-        format,
-    ))
+    Ok(PoseInfo::of_pose(&pose, &name, format))
 }
 
 impl fmt::Display for PoseInfo {

@@ -17,8 +17,8 @@ pub mod cli;
 pub mod format;
 pub mod info;
 pub use format::{
-    PoseFrameReader, ReadOptions, ReadRange, read_any, read_pose, read_pose_header, read_pose_with,
-    write_any, write_pose,
+    PoseFrameReader, PoseView, ReadOptions, ReadRange, read_any, read_pose, read_pose_header,
+    read_pose_with, write_any, write_pose,
 };
 
 pub use error::PoseError;

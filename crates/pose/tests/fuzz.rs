@@ -2,7 +2,8 @@
 //! scripts/make_io_fixtures.py) are truncated at every byte, then mutated by proptest
 //! (byte flips, absurd u16/u32 counts, NaN floats, cuts). Every reader must return Ok or
 //! a clean Err — never panic or abort on a huge allocation. Whatever decodes must also
-//! survive a write/read round trip.
+//! survive a write/read round trip, and the zero-copy `PoseView` must agree with the
+//! decoding readers on every input.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -12,7 +13,8 @@ use proptest::sample::Index;
 use signscope_pose::format::json::{mmpose_from_bytes, openpose_people};
 use signscope_pose::format::npy::{coco_wholebody_pose, pose_from_npz_bytes};
 use signscope_pose::format::{ImportOptions, NpyArray, PoseFrameReader, ReadOptions, ReadRange};
-use signscope_pose::{Pose, PoseHeader};
+use signscope_pose::info::PoseInfo;
+use signscope_pose::{Pose, PoseHeader, PoseView};
 
 fn corpus(prefix: &str) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_corpus");
@@ -47,6 +49,7 @@ fn same_bits(a: &Pose, b: &Pose) -> bool {
 /// Every `.pose` entry point on the same bytes.
 fn exercise_pose(bytes: &[u8]) {
     file_read_agrees(bytes);
+    view_agrees(bytes);
     if let Ok(pose) = Pose::from_bytes(bytes) {
         let again = Pose::from_bytes(&pose.to_bytes().unwrap()).unwrap();
         assert!(
@@ -105,6 +108,41 @@ fn file_read_agrees(bytes: &[u8]) {
         (Err(_), Err(_)) => {}
         _ => panic!("file read {from_file:?} but memory read {from_memory:?}"),
     }
+}
+
+/// `PoseView` accepts exactly what `Pose::from_bytes` accepts; its decoded body, its
+/// first frames and its `pose info` summary are those of the decoded pose.
+fn view_agrees(bytes: &[u8]) {
+    let view = PoseView::from_bytes(bytes);
+    let pose = Pose::from_bytes(bytes);
+    let (view, pose) = match (view, pose) {
+        (Ok(view), Ok(pose)) => (view, pose),
+        (Err(_), Err(_)) => return,
+        (view, pose) => panic!(
+            "view {:?} but decoded {:?}",
+            view.map(|v| v.frames()),
+            pose.map(|p| p.body.frames())
+        ),
+    };
+    let decoded = view.to_pose(&ReadOptions::default()).unwrap();
+    assert!(same_bits(&decoded, &pose), "the view decodes differently");
+    // Compared as printed, since a NaN fps is a legitimate value here and NaN != NaN.
+    assert_eq!(
+        format!("{:?}", PoseInfo::of_view(&view, "x")),
+        format!(
+            "{:?}",
+            PoseInfo::of_pose(&pose, "x", signscope_pose::format::FileFormat::Pose)
+        )
+    );
+    for i in 0..view.frames().min(3) {
+        let frame = view.frame(i).unwrap();
+        let bits = |a: ndarray::ArrayViewD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(frame.data.view().into_dyn()),
+            bits(pose.body.data.index_axis(ndarray::Axis(0), i).into_dyn())
+        );
+    }
+    assert!(view.frame(view.frames()).is_err());
 }
 
 /// Headers (and the body prelude after them) ending on every byte around the
@@ -332,6 +370,34 @@ proptest! {
 
     #[test]
     fn openpose_json_mutations(bytes in seeds_and_mutations("openpose")) { exercise_openpose(&bytes) }
+
+    /// The raw-bit counters of `LeF32s` equal plain float comparisons, at every alignment
+    /// and with signed zeros, NaN and infinities among the values.
+    #[test]
+    fn view_counters_match_float_comparisons(
+        values in prop::collection::vec(prop_oneof![
+            Just(0.0f32), Just(-0.0f32), Just(f32::NAN), Just(f32::INFINITY),
+            Just(f32::NEG_INFINITY), Just(f32::MIN_POSITIVE / 2.0), any::<f32>(),
+        ], 0..300),
+        record_len in 1usize..9,
+        shift in 0usize..4,
+    ) {
+        let records = values.len() / record_len;
+        let values = &values[..records * record_len];
+        let mut bytes = vec![0u8; shift];
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let view = signscope_pose::format::LeF32s::new(&bytes[shift..]);
+        let mut zeros = vec![0usize; record_len];
+        for (i, v) in values.iter().enumerate() {
+            zeros[i % record_len] += usize::from(*v == 0.0);
+        }
+        prop_assert_eq!(view.zeros_per_position(record_len), zeros);
+        prop_assert_eq!(view.count_non_finite(), values.iter().filter(|v| !v.is_finite()).count());
+        prop_assert_eq!(view.iter().map(f32::to_bits).collect::<Vec<_>>(),
+                        values.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    }
 
     #[test]
     fn random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {

@@ -1,12 +1,15 @@
 //! `.pose` reading and writing on real files: counts match the data README,
-//! every v0.2 file round-trips byte for byte, ranges and streaming agree with full reads.
+//! every v0.2 file round-trips byte for byte, ranges, streaming and zero-copy views agree
+//! with full reads.
 
 mod common;
 
 use signscope_pose::format::{
-    FormatVersion, PoseFrameReader, ReadOptions, ReadRange, read_pose_with,
+    FileFormat, FormatVersion, ImportOptions, PoseFrameReader, ReadOptions, ReadRange,
+    read_pose_with,
 };
-use signscope_pose::{Pose, read_pose, read_pose_header};
+use signscope_pose::info::{PoseInfo, pose_info};
+use signscope_pose::{Pose, PoseView, read_pose, read_pose_header};
 
 #[test]
 fn shared_files_have_documented_counts() {
@@ -166,4 +169,73 @@ fn ranges_past_the_end_are_clean_errors() {
     );
     let reader = PoseFrameReader::open(&path).unwrap();
     assert_eq!(reader.version(), FormatVersion::V0_2);
+}
+
+/// The zero-copy view of every real file (the 600 fingerspelling clips and ../shared's
+/// four files, v0.0 to v0.2) decodes to what `read_pose` gives, and `pose info`, which
+/// summarises `.pose` files from the view, reports what the decoded pose holds.
+#[test]
+fn zero_copy_views_of_real_files_agree_with_decoding() {
+    let mut files = Vec::new();
+    if let Some(dir) = common::fingerspelling_dir() {
+        files.extend(common::pose_files(&dir));
+    }
+    if let Some(dir) = common::shared_poses() {
+        files.extend(common::pose_files(&dir));
+    }
+    let mut buffer = Vec::new();
+    for path in &files {
+        let pose = read_pose(path).unwrap();
+        let view = PoseView::read_into(path, &mut buffer).unwrap();
+        assert_eq!(view.frames(), pose.body.frames(), "{}", path.display());
+        assert_eq!(view.header().version, pose.header.version);
+        let decoded = view.to_pose(&ReadOptions::default()).unwrap();
+        assert!(
+            decoded.to_bytes().unwrap() == pose.to_bytes().unwrap(),
+            "{} decodes differently from its view",
+            path.display()
+        );
+        let name = path.display().to_string();
+        assert_eq!(
+            pose_info(path, &ImportOptions::default()).unwrap(),
+            PoseInfo::of_pose(&pose, &name, FileFormat::Pose)
+        );
+    }
+    let Some(dir) = common::shared_poses() else {
+        return;
+    };
+    // v0.1's header ends on a 4-byte boundary, so its floats are borrowed as they lie;
+    // example.pose's body starts at byte 14,815 and is decoded instead.
+    let aligned = PoseView::open(dir.join("mediapipe.pose")).unwrap();
+    assert_eq!(aligned.version(), FormatVersion::V0_1);
+    assert_eq!(
+        aligned.data().as_slice().map(<[f32]>::len),
+        cfg!(target_endian = "little").then_some(170 * 178 * 3)
+    );
+    let unaligned = PoseView::open(dir.join("example.pose")).unwrap();
+    assert!(unaligned.data().as_slice().is_none());
+    assert_eq!(unaligned.data().len(), 97 * 576 * 3);
+    // v0.0 is held re-encoded but still says what it was.
+    let old = PoseView::open(dir.join("openpose.pose")).unwrap();
+    assert_eq!(old.version(), FormatVersion::V0_0);
+    assert_eq!(old.header().version, 0.0);
+    // A ranged decode from the view equals a ranged read.
+    let range = ReadOptions::with_range(ReadRange::frames(10, 20));
+    assert!(
+        unaligned.to_pose(&range).unwrap().to_bytes().unwrap()
+            == read_pose_with(dir.join("example.pose"), &range)
+                .unwrap()
+                .to_bytes()
+                .unwrap()
+    );
+    // A truncated file is an error that names it.
+    let tmp = tempfile::tempdir().unwrap();
+    let cut = tmp.path().join("cut.pose");
+    let bytes = std::fs::read(dir.join("example.pose")).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() - 7]).unwrap();
+    let err = PoseView::open(&cut).err().unwrap().to_string();
+    assert!(
+        err.contains("cut.pose") && err.contains("truncated"),
+        "{err}"
+    );
 }

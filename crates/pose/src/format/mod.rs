@@ -12,8 +12,8 @@ use crate::{Pose, PoseError};
 pub use json::{read_mmpose_json, read_openpose_dir, read_openpose_json};
 pub use npy::{NpyArray, read_npy, read_npz, write_npy};
 pub use pose_file::{
-    FormatVersion, NonFinite, PoseFrame, PoseFrameReader, ReadOptions, ReadRange, read_pose,
-    read_pose_header, read_pose_with, write_pose, write_pose_header, write_pose_to,
+    FormatVersion, LeF32s, NonFinite, PoseFrame, PoseFrameReader, PoseView, ReadOptions, ReadRange,
+    read_pose, read_pose_header, read_pose_with, write_pose, write_pose_header, write_pose_to,
 };
 
 /// Largest `.npz` entry the importers inflate.

@@ -36,6 +36,9 @@ use ndarray::{Array2, Array3, Array4};
 
 use crate::{Component, Pose, PoseBody, PoseError, PoseHeader};
 
+mod view;
+pub use view::{LeF32s, PoseView};
+
 /// The version every writer emits.
 pub const WRITE_VERSION: f32 = 0.2;
 
@@ -353,25 +356,13 @@ impl Pose {
     }
 
     pub fn from_bytes_with(bytes: &[u8], options: &ReadOptions) -> Result<Pose, PoseError> {
-        let len = bytes.len() as u64;
-        let (header, header_len) = read_shared_header(bytes, &mut std::io::empty(), len)?;
-        let mut input = Input {
-            inner: &bytes[header_len as usize..],
-            pos: header_len,
-            len: Some(len),
-        };
-        let layout = BodyLayout::read(&header, &mut input)?;
+        let (header, layout) = parse_header_and_layout(bytes)?;
         if layout.version == FormatVersion::V0_0 {
             let mut cursor = std::io::Cursor::new(bytes);
             cursor.set_position(layout.data_offset);
             return PoseFrameReader::from_parts(cursor, header, layout).read_range(options);
         }
-        let range = options.range.resolve(layout.frames, layout.fps)?;
-        layout.check_decoded_size(range.len(), options)?;
-        let slice = |r: std::ops::Range<u64>| &bytes[r.start as usize..r.end as usize];
-        let data = decode_f32s(slice(layout.data_bytes(range.clone())));
-        let confidence = decode_f32s(slice(layout.confidence_bytes(range.clone())));
-        layout.build_pose(header, range.len(), data, confidence, options)
+        PoseView::from_parts(std::borrow::Cow::Borrowed(bytes), header, layout).to_pose(options)
     }
 
     /// Encode as a v0.2 `.pose` file.
@@ -822,6 +813,19 @@ fn check_finite(data: &[f32], confidence: &[f32], first_frame: usize) -> Result<
 
 // ---------------------------------------------------------------------------
 // Header
+
+/// The (shared) header and body layout of a whole `.pose` file held in memory.
+fn parse_header_and_layout(bytes: &[u8]) -> Result<(Arc<PoseHeader>, BodyLayout), PoseError> {
+    let len = bytes.len() as u64;
+    let (header, header_len) = read_shared_header(bytes, &mut std::io::empty(), len)?;
+    let mut input = Input {
+        inner: &bytes[header_len as usize..],
+        pos: header_len,
+        len: Some(len),
+    };
+    let layout = BodyLayout::read(&header, &mut input)?;
+    Ok((header, layout))
+}
 
 /// Headers read recently, most recent first, with the bytes they were parsed
 /// from. A lexicon's clips all carry the same header (MediaPipe Holistic: 586
