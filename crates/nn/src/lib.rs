@@ -11,6 +11,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod dropout;
 pub mod loss;
 pub mod plot;
 pub mod search;

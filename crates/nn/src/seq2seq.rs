@@ -6,13 +6,13 @@
 //! broadcast over heads and query positions.
 
 use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
-    Linear, LinearConfig,
+    Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, relu, softmax};
 
 use crate::config::{Activation, ModelConfig, PositionEncoding};
+use crate::dropout::Dropout;
 
 /// Added to attention logits of hidden positions. Large but finite: a row that is entirely
 /// hidden (never happens with at least one real source token) still gives a finite softmax.
@@ -42,7 +42,7 @@ impl MultiHeadAttention {
             key: linear(),
             value: linear(),
             output: linear(),
-            dropout: DropoutConfig::new(dropout).init(),
+            dropout: Dropout::new(dropout),
             n_heads,
             d_head: d_model / n_heads,
         }
@@ -106,7 +106,7 @@ impl FeedForward {
             outer: LinearConfig::new(config.d_ff, config.d_model)
                 .with_initializer(init)
                 .init(device),
-            dropout: DropoutConfig::new(config.dropout).init(),
+            dropout: Dropout::new(config.dropout),
             gelu: config.activation == Activation::Gelu,
         }
     }
@@ -140,7 +140,7 @@ impl EncoderLayer {
             ),
             feed_forward_norm: LayerNormConfig::new(config.d_model).init(device),
             feed_forward: FeedForward::new(config, device),
-            dropout: DropoutConfig::new(config.dropout).init(),
+            dropout: Dropout::new(config.dropout),
         }
     }
 
@@ -183,7 +183,7 @@ impl DecoderLayer {
             cross_attention: attention(),
             feed_forward_norm: LayerNormConfig::new(config.d_model).init(device),
             feed_forward: FeedForward::new(config, device),
-            dropout: DropoutConfig::new(config.dropout).init(),
+            dropout: Dropout::new(config.dropout),
         }
     }
 
@@ -360,7 +360,7 @@ impl Seq2Seq {
             target_embedding: embedding(target_vocab),
             learned_positions: (config.positions == PositionEncoding::Learned)
                 .then(|| embedding(config.max_positions)),
-            embedding_dropout: DropoutConfig::new(config.dropout).init(),
+            embedding_dropout: Dropout::new(config.dropout),
             encoder_layers: (0..config.encoder_layers)
                 .map(|_| EncoderLayer::new(config, device))
                 .collect(),

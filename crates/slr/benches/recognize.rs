@@ -126,6 +126,7 @@ fn main() {
         let mut model = ScopeSlr::new(m, classes, stage, &device);
         let mut optimizer = AdamWConfig::new().init();
         let mut times = Vec::new();
+        let mut phases = [Vec::new(), Vec::new(), Vec::new()];
         for i in 0..reps + 1 {
             let data = batch(b, t, m.embedding_size, classes, &device);
             let start = Instant::now();
@@ -133,15 +134,29 @@ fn main() {
                 Stage::Alignment => model.alignment_loss(m, &data),
                 Stage::Gloss => gloss_losses(m, model.gloss_log_probs(m, &data).0, &data, 0, 1).ctc,
             };
+            // The CPU backend runs eagerly, so each phase has finished when its call returns.
+            let forward = Instant::now();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let backward = Instant::now();
             model = optimizer.step(1e-4, model, grads);
+            let end = Instant::now();
             if i > 0 {
-                times.push(start.elapsed().as_secs_f64()); // the first step warms up
+                // the first step warms up
+                times.push((end - start).as_secs_f64());
+                for (phase, d) in
+                    phases
+                        .iter_mut()
+                        .zip([forward - start, backward - forward, end - backward])
+                {
+                    phase.push(d.as_secs_f64());
+                }
             }
         }
         println!(
             "train step {stage:?} (batch {b} x {t} frames): median {:.1} ms",
             median(times) * 1e3
         );
+        let [f, bw, o] = phases.map(|p| median(p) * 1e3);
+        println!("phases {stage:?}: forward {f:.1} ms, backward {bw:.1} ms, optimizer {o:.1} ms");
     }
 }

@@ -64,7 +64,7 @@ def main():
         model = Scope()
         params = model.parameters() if stage == "Alignment" else list(model.context.parameters()) + [model.slots] + list(model.gloss.parameters()) + list(model.classifier.parameters())
         opt = torch.optim.AdamW(params, lr=1e-4)
-        times = []
+        times, phases = [], []
         for i in range(reps + 1):
             x = torch.randn(B, T, 77, 2)
             sentence = torch.randn(B, E) * 0.05
@@ -80,12 +80,18 @@ def main():
                 lp = model.stage2(hidden, aligned, context)
                 tp = lp.shape[1]
                 loss = ctc(lp.transpose(0, 1), targets, torch.full((B,), tp), torch.full((B,), 8))
+            forward = time.perf_counter()
             opt.zero_grad()
             loss.backward()
+            backward = time.perf_counter()
             opt.step()
+            end = time.perf_counter()
             if i > 0:
-                times.append(time.perf_counter() - start)
+                times.append(end - start)
+                phases.append((forward - start, backward - forward, end - backward))
         print(f"train step {stage} (batch {B} x {T} frames): median {statistics.median(times) * 1e3:.1f} ms  [pytorch {torch.__version__}, {torch.get_num_threads()} threads]")
+        f, b, o = (statistics.median(p[k] for p in phases) * 1e3 for k in range(3))
+        print(f"phases {stage}: forward {f:.1f} ms, backward {b:.1f} ms, optimizer {o:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,129 @@
+//! Dropout whose mask is cheap to draw. burn 0.22's CPU backend samples random tensors one
+//! element at a time through a freshly built distribution sampler (about 14 ns a value here),
+//! so `burn::nn::Dropout` cost 40 of the 129 ms of a stage-1 recognizer forward pass
+//! (crates/slr/benches/recognize.rs). This layer draws one 64-bit seed from the backend's
+//! seeded generator — so runs stay reproducible from `Device::seed`, and a resumed run
+//! repeats the masks of the run it continues — and expands it with ChaCha8 into a mask that
+//! already holds the `1 / (1 − p)` scale: one multiply instead of burn's two.
+//!
+//! The struct has burn's `Dropout` fields (`prob`, `training`), so modules that switch to it
+//! keep their record layout and load checkpoints written before the switch.
+
+use burn::module::{Flag, Module, Param};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Module, Debug)]
+pub struct Dropout {
+    /// Probability of zeroing an element during training.
+    pub prob: f64,
+    /// Whether to behave as during training; cleared by `Module::freeze`, as burn's is.
+    pub training: Param<Flag>,
+}
+
+impl Dropout {
+    /// Panics unless `0 ≤ prob < 1` (as `burn::nn::DropoutConfig::init` does): a config
+    /// error, not a data error.
+    pub fn new(prob: f64) -> Dropout {
+        assert!(
+            prob.is_finite() && (0.0..1.0).contains(&prob),
+            "dropout probability must be finite and in [0, 1), got {prob}"
+        );
+        Dropout {
+            prob,
+            training: Param::from_bool(true),
+        }
+    }
+
+    /// Zeroes elements with probability `prob` and scales the rest by `1 / (1 − prob)`, on
+    /// autodiff devices only (inference is the identity), like `burn::nn::Dropout`.
+    pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
+        if !self.training.is_enabled() || !input.device().is_autodiff() || self.prob == 0.0 {
+            return input;
+        }
+        let device = input.device();
+        let shape = input.shape();
+        let mut rng = ChaCha8Rng::seed_from_u64(draw_seed(&device));
+        let mask = keep_mask(&mut rng, shape.num_elements(), self.prob);
+        input * Tensor::from_data(TensorData::new(mask, shape), &device)
+    }
+}
+
+/// 64 bits from the backend's seeded generator: four 16-bit draws, a width every integer
+/// element type of the backend holds.
+fn draw_seed(device: &Device) -> u64 {
+    let draws = Tensor::<1, Int>::random([4], Distribution::Uniform(0.0, 65_536.0), device)
+        .into_data()
+        .convert::<i64>()
+        .try_into_vec::<i64>()
+        .unwrap_or_default();
+    draws
+        .iter()
+        .fold(0u64, |seed, &d| (seed << 16) | (d as u64 & 0xffff))
+}
+
+/// `n` values: `1 / (1 − prob)` with probability `1 − prob`, else 0.
+fn keep_mask(rng: &mut ChaCha8Rng, n: usize, prob: f64) -> Vec<f32> {
+    let keep = 1.0 - prob;
+    // A value is kept when its u32 draw falls below keep · 2³².
+    let threshold = (keep * 4_294_967_296.0).min(u32::MAX as f64) as u32;
+    let scale = (1.0 / keep) as f32;
+    let mut words = vec![0u32; n];
+    rng.fill_bytes(bytemuck::cast_slice_mut(&mut words));
+    words
+        .into_iter()
+        .map(|w| if w < threshold { scale } else { 0.0 })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_the_expected_share_and_scale() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mask = keep_mask(&mut rng, 200_000, 0.3);
+        let kept = mask.iter().filter(|&&m| m > 0.0).count() as f64 / mask.len() as f64;
+        assert!((kept - 0.7).abs() < 0.005, "kept {kept}");
+        assert!(
+            mask.iter()
+                .all(|&m| m == 0.0 || (m - 1.0 / 0.7).abs() < 1e-6)
+        );
+        // The mean is preserved in expectation.
+        let mean = mask.iter().map(|&m| m as f64).sum::<f64>() / mask.len() as f64;
+        assert!((mean - 1.0).abs() < 0.01, "mean {mean}");
+    }
+
+    #[test]
+    fn inference_is_the_identity_and_training_is_seeded() {
+        let device = crate::cpu_device();
+        let x = Tensor::<2>::ones([64, 64], &device);
+        let dropout = Dropout::new(0.5);
+        let same = dropout.forward(x.clone());
+        assert_eq!(same.into_data(), x.into_data());
+
+        let train = crate::training_device();
+        let draw = || {
+            train.seed(11);
+            dropout
+                .forward(Tensor::<2>::ones([64, 64], &train))
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap()
+        };
+        let (a, b) = (draw(), draw());
+        assert_eq!(a, b, "the same device seed gives the same mask");
+        let zeros = a.iter().filter(|&&v| v == 0.0).count();
+        assert!((1700..2400).contains(&zeros), "{zeros} of 4096 dropped");
+        train.seed(12);
+        let c = dropout
+            .forward(Tensor::<2>::ones([64, 64], &train))
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        assert_ne!(a, c, "another seed gives another mask");
+    }
+}
