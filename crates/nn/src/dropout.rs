@@ -40,15 +40,21 @@ impl Dropout {
     /// Zeroes elements with probability `prob` and scales the rest by `1 / (1 − prob)`, on
     /// autodiff devices only (inference is the identity), like `burn::nn::Dropout`.
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        if !self.training.is_enabled() || !input.device().is_autodiff() || self.prob == 0.0 {
-            return input;
-        }
-        let device = input.device();
-        let shape = input.shape();
-        let mut rng = ChaCha8Rng::seed_from_u64(draw_seed(&device));
-        let mask = keep_mask(&mut rng, shape.num_elements(), self.prob);
-        input * Tensor::from_data(TensorData::new(mask, shape), &device)
+        dropout(input, self.prob, self.training.is_enabled())
     }
+}
+
+/// What [`Dropout::forward`] does, for layers that hold burn's `Dropout` (such as burn's
+/// transformer encoder, see [`crate::encoder`]): its `prob` and training flag, this mask.
+pub fn dropout<const D: usize>(input: Tensor<D>, prob: f64, training: bool) -> Tensor<D> {
+    if !training || !input.device().is_autodiff() || prob == 0.0 {
+        return input;
+    }
+    let device = input.device();
+    let shape = input.shape();
+    let mut rng = ChaCha8Rng::seed_from_u64(draw_seed(&device));
+    let mask = keep_mask(&mut rng, shape.num_elements(), prob);
+    input * Tensor::from_data(TensorData::new(mask, shape), &device)
 }
 
 /// 64 bits from the backend's seeded generator: four 16-bit draws, a width every integer

@@ -3,12 +3,11 @@
 //! sentence-embedding size `E`, trained with `L_emb = E‖E_out − E_text‖₂` against the frozen
 //! embedding of the target sentence.
 
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::gelu;
+use signscope_nn::encoder::encoder_forward;
 use signscope_nn::seq2seq::sinusoidal_positions;
 
 use crate::config::SlrModelConfig;
@@ -60,9 +59,8 @@ impl EmbeddingAlignmentEncoder {
         // [T', d] broadcast over the batch
         let positions = sinusoidal_positions(0, t, self.d_model, &device).reshape([1, t, d]);
         let h0 = self.input.forward(motion) + positions;
-        let hidden = self
-            .encoder
-            .forward(TransformerEncoderInput::new(h0).mask_pad(padding.clone()));
+        // burn's encoder layers, run with the fast dropout (signscope_nn::encoder).
+        let hidden = encoder_forward(&self.encoder, h0, Some(padding.clone()));
         // Masked mean over time: [B, T', 1] weights of 1 on real steps.
         let keep = padding.bool_not().float().reshape([b, t, 1]);
         let count = keep.clone().sum_dim(1).clamp_min(1.0); // [B, 1, 1]

@@ -9,11 +9,10 @@
 //! consistent, so one trained model can be evaluated with and without context.
 
 use burn::module::Param;
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
+use signscope_nn::encoder::encoder_forward;
 use signscope_nn::seq2seq::sinusoidal_positions;
 
 use crate::config::SlrModelConfig;
@@ -94,9 +93,8 @@ impl GlossEncoder {
             self.context_projection.forward(prefix) + self.slot_embedding.val().reshape([1, s, d]);
         let tokens = Tensor::cat(vec![prefix, motion], 1);
         let padding = Tensor::cat(vec![prefix_padding, motion_padding], 1);
-        let hidden = self
-            .encoder
-            .forward(TransformerEncoderInput::new(tokens).mask_pad(padding));
+        // burn's encoder layers, run with the fast dropout (signscope_nn::encoder).
+        let hidden = encoder_forward(&self.encoder, tokens, Some(padding));
         self.classifier
             .forward(hidden.slice([0..b, s..s + t, 0..d]))
     }
