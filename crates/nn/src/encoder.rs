@@ -17,6 +17,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{quiet_softmax, softmax};
 
 use crate::dropout::dropout;
+use crate::linear;
 
 /// x [B, T, D], mask_pad [B, T] (true = padded step) -> [B, T, D]
 pub fn encoder_forward(
@@ -56,9 +57,10 @@ fn layer_forward(
     let ff = &layer.pwff;
     let hidden = drop(
         &ff.dropout,
-        ff.activation.forward(ff.linear_inner.forward(ff_in)),
+        ff.activation
+            .forward(linear::forward(&ff.linear_inner, ff_in)),
     );
-    let x = x + drop(&layer.dropout, ff.linear_outer.forward(hidden));
+    let x = x + drop(&layer.dropout, linear::forward(&ff.linear_outer, hidden));
     if layer.norm_first {
         x
     } else {
@@ -74,9 +76,8 @@ fn self_attention(
 ) -> Tensor<3> {
     let [b, t, d] = x.dims();
     // [B, T, D] -> [B, H, T, Dk]
-    let heads = |linear: &Linear| {
-        linear
-            .forward(x.clone())
+    let heads = |layer: &Linear| {
+        linear::forward(layer, x.clone())
             .reshape([b, t, mha.n_heads, mha.d_k])
             .swap_dims(1, 2)
     };
@@ -97,7 +98,7 @@ fn self_attention(
         .matmul(value)
         .swap_dims(1, 2)
         .reshape([b, t, d]);
-    mha.output.forward(context)
+    linear::forward(&mha.output, context)
 }
 
 #[cfg(test)]

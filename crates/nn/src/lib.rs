@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod dropout;
 pub mod encoder;
+pub mod linear;
 pub mod loss;
 pub mod plot;
 pub mod search;

@@ -57,8 +57,8 @@ impl MultiHeadAttention {
     /// Keys and values of `x` [B, Tk, D], each [B, H, Tk, Dh]; cached for the decoder.
     fn project_key_value(&self, x: Tensor<3>) -> (Tensor<4>, Tensor<4>) {
         (
-            self.split_heads(self.key.forward(x.clone())),
-            self.split_heads(self.value.forward(x)),
+            self.split_heads(crate::linear::forward(&self.key, x.clone())),
+            self.split_heads(crate::linear::forward(&self.value, x)),
         )
     }
 
@@ -72,13 +72,13 @@ impl MultiHeadAttention {
         bias: Tensor<4>,
     ) -> Tensor<3> {
         let [b, tq, d] = query.dims();
-        let q = self.split_heads(self.query.forward(query));
+        let q = self.split_heads(crate::linear::forward(&self.query, query));
         // [B, H, Tq, Tk]
         let logits = q.matmul(key.swap_dims(2, 3)) / (self.d_head as f64).sqrt() + bias;
         let weights = self.dropout.forward(softmax(logits, 3));
         // [B, H, Tq, Dh] -> [B, Tq, D]
         let context = weights.matmul(value).swap_dims(1, 2).reshape([b, tq, d]);
-        self.output.forward(context)
+        crate::linear::forward(&self.output, context)
     }
 
     fn forward(&self, query: Tensor<3>, key_value: Tensor<3>, bias: Tensor<4>) -> Tensor<3> {
@@ -113,9 +113,9 @@ impl FeedForward {
 
     /// [B, T, D] -> [B, T, D]
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let h = self.inner.forward(x);
+        let h = crate::linear::forward(&self.inner, x);
         let h = if self.gelu { gelu(h) } else { relu(h) };
-        self.outer.forward(self.dropout.forward(h))
+        crate::linear::forward(&self.outer, self.dropout.forward(h))
     }
 }
 
@@ -432,7 +432,7 @@ impl Seq2Seq {
     /// hidden [.., D] -> logits [.., V]
     fn project<const N: usize>(&self, hidden: Tensor<N>) -> Tensor<N> {
         match &self.output_projection {
-            Some(linear) => linear.forward(hidden),
+            Some(linear) => crate::linear::forward(linear, hidden),
             None => hidden.matmul(self.target_embedding.weight.val().transpose().unsqueeze()),
         }
     }

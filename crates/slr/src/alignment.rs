@@ -8,6 +8,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::gelu;
 use signscope_nn::encoder::encoder_forward;
+use signscope_nn::linear;
 use signscope_nn::seq2seq::sinusoidal_positions;
 
 use crate::config::SlrModelConfig;
@@ -58,7 +59,7 @@ impl EmbeddingAlignmentEncoder {
         let device = motion.device();
         // [T', d] broadcast over the batch
         let positions = sinusoidal_positions(0, t, self.d_model, &device).reshape([1, t, d]);
-        let h0 = self.input.forward(motion) + positions;
+        let h0 = linear::forward(&self.input, motion) + positions;
         // burn's encoder layers, run with the fast dropout (signscope_nn::encoder).
         let hidden = encoder_forward(&self.encoder, h0, Some(padding.clone()));
         // Masked mean over time: [B, T', 1] weights of 1 on real steps.
@@ -70,7 +71,7 @@ impl EmbeddingAlignmentEncoder {
             .reshape([b, d]);
         let embedding = self
             .output_outer
-            .forward(gelu(self.output_inner.forward(pooled)));
+            .forward(gelu(linear::forward(&self.output_inner, pooled)));
         AlignedMotion { hidden, embedding }
     }
 }

@@ -13,6 +13,7 @@ use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use signscope_nn::encoder::encoder_forward;
+use signscope_nn::linear;
 use signscope_nn::seq2seq::sinusoidal_positions;
 
 use crate::config::SlrModelConfig;
@@ -89,13 +90,12 @@ impl GlossEncoder {
         };
         let s = self.prefix_len();
         // H⁰ = Hidden(Cat(E_A, E_t)): [B, S + T', d]
-        let prefix =
-            self.context_projection.forward(prefix) + self.slot_embedding.val().reshape([1, s, d]);
+        let prefix = linear::forward(&self.context_projection, prefix)
+            + self.slot_embedding.val().reshape([1, s, d]);
         let tokens = Tensor::cat(vec![prefix, motion], 1);
         let padding = Tensor::cat(vec![prefix_padding, motion_padding], 1);
         // burn's encoder layers, run with the fast dropout (signscope_nn::encoder).
         let hidden = encoder_forward(&self.encoder, tokens, Some(padding));
-        self.classifier
-            .forward(hidden.slice([0..b, s..s + t, 0..d]))
+        linear::forward(&self.classifier, hidden.slice([0..b, s..s + t, 0..d]))
     }
 }

@@ -7,6 +7,7 @@ use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig1d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use signscope_nn::linear;
 
 use crate::config::SlrModelConfig;
 
@@ -40,8 +41,8 @@ impl MotionFeatureExtractor {
         let [b, t, p, c] = keypoints.dims();
         // [B, T, 154]
         let frames = keypoints.reshape([b, t, p * c]);
-        let h = relu(self.spatial_in.forward(frames));
-        let h = relu(self.spatial_out.forward(h));
+        let h = relu(linear::forward(&self.spatial_in, frames));
+        let h = relu(linear::forward(&self.spatial_out, h));
         // Conv1d wants channels first: [B, d, T] -> [B, d, T'] -> [B, T', d]
         relu(self.temporal.forward(h.swap_dims(1, 2))).swap_dims(1, 2)
     }
