@@ -6,47 +6,20 @@
 //! repeats the masks of the run it continues — and expands it with ChaCha8 into a mask that
 //! already holds the `1 / (1 − p)` scale: one multiply instead of burn's two.
 //!
-//! The struct has burn's `Dropout` fields (`prob`, `training`), so modules that switch to it
-//! keep their record layout and load checkpoints written before the switch.
+//! [`forward`] applies a `burn::nn::Dropout` module (its `prob` and training flag) this way,
+//! so the modules keep burn's type and record layout, as [`crate::linear::forward`] does for
+//! `Linear`.
 
-use burn::module::{Flag, Module, Param};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-#[derive(Module, Debug)]
-pub struct Dropout {
-    /// Probability of zeroing an element during training.
-    pub prob: f64,
-    /// Whether to behave as during training; cleared by `Module::freeze`, as burn's is.
-    pub training: Param<Flag>,
-}
-
-impl Dropout {
-    /// Panics unless `0 ≤ prob < 1` (as `burn::nn::DropoutConfig::init` does): a config
-    /// error, not a data error.
-    pub fn new(prob: f64) -> Dropout {
-        assert!(
-            prob.is_finite() && (0.0..1.0).contains(&prob),
-            "dropout probability must be finite and in [0, 1), got {prob}"
-        );
-        Dropout {
-            prob,
-            training: Param::from_bool(true),
-        }
-    }
-
-    /// Zeroes elements with probability `prob` and scales the rest by `1 / (1 − prob)`, on
-    /// autodiff devices only (inference is the identity), like `burn::nn::Dropout`.
-    pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        dropout(input, self.prob, self.training.is_enabled())
-    }
-}
-
-/// What [`Dropout::forward`] does, for layers that hold burn's `Dropout` (such as burn's
-/// transformer encoder, see [`crate::encoder`]): its `prob` and training flag, this mask.
-pub fn dropout<const D: usize>(input: Tensor<D>, prob: f64, training: bool) -> Tensor<D> {
+/// `layer.forward(input)`: zeroes elements with probability `prob` and scales the rest by
+/// `1 / (1 − prob)`, on autodiff devices only (inference is the identity), while the layer's
+/// training flag is set.
+pub fn forward<const D: usize>(layer: &burn::nn::Dropout, input: Tensor<D>) -> Tensor<D> {
+    let (prob, training) = (layer.prob, layer.training.is_enabled());
     if !training || !input.device().is_autodiff() || prob == 0.0 {
         return input;
     }
@@ -107,15 +80,14 @@ mod tests {
     fn inference_is_the_identity_and_training_is_seeded() {
         let device = crate::cpu_device();
         let x = Tensor::<2>::ones([64, 64], &device);
-        let dropout = Dropout::new(0.5);
-        let same = dropout.forward(x.clone());
+        let dropout = burn::nn::DropoutConfig::new(0.5).init();
+        let same = forward(&dropout, x.clone());
         assert_eq!(same.into_data(), x.into_data());
 
         let train = crate::training_device();
         let draw = || {
             train.seed(11);
-            dropout
-                .forward(Tensor::<2>::ones([64, 64], &train))
+            forward(&dropout, Tensor::<2>::ones([64, 64], &train))
                 .into_data()
                 .try_into_vec::<f32>()
                 .unwrap()
@@ -125,8 +97,7 @@ mod tests {
         let zeros = a.iter().filter(|&&v| v == 0.0).count();
         assert!((1700..2400).contains(&zeros), "{zeros} of 4096 dropped");
         train.seed(12);
-        let c = dropout
-            .forward(Tensor::<2>::ones([64, 64], &train))
+        let c = forward(&dropout, Tensor::<2>::ones([64, 64], &train))
             .into_data()
             .try_into_vec::<f32>()
             .unwrap();

@@ -5,7 +5,7 @@
 //! fields and computes what `TransformerEncoder::forward` computes — pre- or post-norm
 //! residual blocks, multi-head self-attention with padded keys filled with the layer's
 //! `min_float`, (quiet) softmax, the feed-forward activation — with each dropout replaced by
-//! [`crate::dropout::dropout`] at the same probability and training flag. Checkpoints are
+//! [`crate::dropout::forward`] at the same probability and training flag. Checkpoints are
 //! unaffected; the test below holds the two forwards (and their gradients) equal.
 //!
 //! Shapes: `B` batch, `T` steps, `D` d_model, `H` heads, `Dk = D / H`.
@@ -16,7 +16,7 @@ use burn::nn::transformer::{TransformerEncoder, TransformerEncoderLayer};
 use burn::prelude::*;
 use burn::tensor::activation::{quiet_softmax, softmax};
 
-use crate::dropout::dropout;
+use crate::dropout::forward as drop;
 use crate::linear;
 
 /// x [B, T, D], mask_pad [B, T] (true = padded step) -> [B, T, D]
@@ -29,10 +29,6 @@ pub fn encoder_forward(
         .layers
         .iter()
         .fold(input, |x, layer| layer_forward(layer, x, mask_pad.clone()))
-}
-
-fn drop<const D: usize>(layer: &burn::nn::Dropout, x: Tensor<D>) -> Tensor<D> {
-    dropout(x, layer.prob, layer.training.is_enabled())
 }
 
 /// `TransformerEncoderLayer::forward` without an attention mask.

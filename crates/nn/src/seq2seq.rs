@@ -6,13 +6,14 @@
 //! broadcast over heads and query positions.
 
 use burn::nn::{
-    Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
+    Linear, LinearConfig,
 };
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, relu, softmax};
 
 use crate::config::{Activation, ModelConfig, PositionEncoding};
-use crate::dropout::Dropout;
+use crate::dropout;
 
 /// Added to attention logits of hidden positions. Large but finite: a row that is entirely
 /// hidden (never happens with at least one real source token) still gives a finite softmax.
@@ -42,7 +43,7 @@ impl MultiHeadAttention {
             key: linear(),
             value: linear(),
             output: linear(),
-            dropout: Dropout::new(dropout),
+            dropout: DropoutConfig::new(dropout).init(),
             n_heads,
             d_head: d_model / n_heads,
         }
@@ -75,7 +76,7 @@ impl MultiHeadAttention {
         let q = self.split_heads(crate::linear::forward(&self.query, query));
         // [B, H, Tq, Tk]
         let logits = q.matmul(key.swap_dims(2, 3)) / (self.d_head as f64).sqrt() + bias;
-        let weights = self.dropout.forward(softmax(logits, 3));
+        let weights = dropout::forward(&self.dropout, softmax(logits, 3));
         // [B, H, Tq, Dh] -> [B, Tq, D]
         let context = weights.matmul(value).swap_dims(1, 2).reshape([b, tq, d]);
         crate::linear::forward(&self.output, context)
@@ -106,7 +107,7 @@ impl FeedForward {
             outer: LinearConfig::new(config.d_ff, config.d_model)
                 .with_initializer(init)
                 .init(device),
-            dropout: Dropout::new(config.dropout),
+            dropout: DropoutConfig::new(config.dropout).init(),
             gelu: config.activation == Activation::Gelu,
         }
     }
@@ -115,7 +116,7 @@ impl FeedForward {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let h = crate::linear::forward(&self.inner, x);
         let h = if self.gelu { gelu(h) } else { relu(h) };
-        crate::linear::forward(&self.outer, self.dropout.forward(h))
+        crate::linear::forward(&self.outer, dropout::forward(&self.dropout, h))
     }
 }
 
@@ -140,18 +141,19 @@ impl EncoderLayer {
             ),
             feed_forward_norm: LayerNormConfig::new(config.d_model).init(device),
             feed_forward: FeedForward::new(config, device),
-            dropout: Dropout::new(config.dropout),
+            dropout: DropoutConfig::new(config.dropout).init(),
         }
     }
 
     /// x [B, S, D], source_bias [B, 1, 1, S] -> [B, S, D]
     fn forward(&self, x: Tensor<3>, source_bias: Tensor<4>) -> Tensor<3> {
         let h = self.self_attention_norm.forward(x.clone());
-        let x = x + self
-            .dropout
-            .forward(self.self_attention.forward(h.clone(), h, source_bias));
+        let x = x + dropout::forward(
+            &self.dropout,
+            self.self_attention.forward(h.clone(), h, source_bias),
+        );
         let h = self.feed_forward_norm.forward(x.clone());
-        x + self.dropout.forward(self.feed_forward.forward(h))
+        x + dropout::forward(&self.dropout, self.feed_forward.forward(h))
     }
 }
 
@@ -183,7 +185,7 @@ impl DecoderLayer {
             cross_attention: attention(),
             feed_forward_norm: LayerNormConfig::new(config.d_model).init(device),
             feed_forward: FeedForward::new(config, device),
-            dropout: Dropout::new(config.dropout),
+            dropout: DropoutConfig::new(config.dropout).init(),
         }
     }
 
@@ -197,15 +199,17 @@ impl DecoderLayer {
         source_bias: Tensor<4>,
     ) -> Tensor<3> {
         let h = self.self_attention_norm.forward(x.clone());
-        let x = x + self
-            .dropout
-            .forward(self.self_attention.forward(h.clone(), h, target_bias));
+        let x = x + dropout::forward(
+            &self.dropout,
+            self.self_attention.forward(h.clone(), h, target_bias),
+        );
         let h = self.cross_attention_norm.forward(x.clone());
-        let x = x + self
-            .dropout
-            .forward(self.cross_attention.forward(h, memory, source_bias));
+        let x = x + dropout::forward(
+            &self.dropout,
+            self.cross_attention.forward(h, memory, source_bias),
+        );
         let h = self.feed_forward_norm.forward(x.clone());
-        x + self.dropout.forward(self.feed_forward.forward(h))
+        x + dropout::forward(&self.dropout, self.feed_forward.forward(h))
     }
 
     /// One incremental step. x [B, 1, D]; the cache grows by one position.
@@ -360,7 +364,7 @@ impl Seq2Seq {
             target_embedding: embedding(target_vocab),
             learned_positions: (config.positions == PositionEncoding::Learned)
                 .then(|| embedding(config.max_positions)),
-            embedding_dropout: Dropout::new(config.dropout),
+            embedding_dropout: DropoutConfig::new(config.dropout).init(),
             encoder_layers: (0..config.encoder_layers)
                 .map(|_| EncoderLayer::new(config, device))
                 .collect(),
@@ -416,7 +420,7 @@ impl Seq2Seq {
         };
         let positions = self.positions(start, l, &x.device()).unsqueeze::<3>();
         let x = x + positions;
-        self.embedding_dropout.forward(x)
+        dropout::forward(&self.embedding_dropout, x)
     }
 
     /// source [B, S] -> memory [B, S, D]
