@@ -1,0 +1,189 @@
+//! Matrix products of one SCOPE small-preset training step (crates/slr/configs/dialogue.toml:
+//! batch 32 × 128 frames, d 128, ff 256, 4 heads), timed three ways in one run:
+//! burn's `Tensor::matmul` on the Flex backend, and the `gemm` call it wraps (same strides,
+//! same threading). `benches/matmul.py` times the same shapes with PyTorch.
+//!
+//! `cargo bench -p signscope-nn --bench matmul [-- REPS]`; prints medians and GFLOP/s.
+
+use std::time::Instant;
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// One product [batch, m, k] × [batch, k, n]; `lhs_t` / `rhs_t`: the operand is a transposed
+/// view of a row-major [k, m] / [n, k] array, as in the backward pass (x^T·g, g·W^T).
+struct Case {
+    what: &'static str,
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    lhs_t: bool,
+    rhs_t: bool,
+}
+
+const fn case(
+    what: &'static str,
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    lhs_t: bool,
+    rhs_t: bool,
+) -> Case {
+    Case {
+        what,
+        batch,
+        m,
+        k,
+        n,
+        lhs_t,
+        rhs_t,
+    }
+}
+
+const CASES: &[Case] = &[
+    case("spatial 1 forward", 1, 4096, 154, 256, false, false),
+    case("spatial 1 grad W", 1, 154, 4096, 256, true, false),
+    case("spatial 2 forward", 1, 4096, 256, 128, false, false),
+    case("spatial 2 grad x", 1, 4096, 128, 256, false, true),
+    case("spatial 2 grad W", 1, 256, 4096, 128, true, false),
+    case("temporal conv forward", 1, 2048, 640, 128, false, false),
+    case("temporal conv grad x", 1, 2048, 128, 640, false, true),
+    case("temporal conv grad W", 1, 640, 2048, 128, true, false),
+    case("projection forward", 1, 2048, 128, 128, false, false),
+    case("projection grad W", 1, 128, 2048, 128, true, false),
+    case("ff 1 forward", 1, 2048, 128, 256, false, false),
+    case("ff 2 forward", 1, 2048, 256, 128, false, false),
+    case("attention q·k^T", 128, 64, 32, 64, false, true),
+    case("attention p·v", 128, 64, 64, 32, false, false),
+    case("attention grad q", 128, 64, 64, 32, false, false),
+    case("attention grad k", 128, 64, 64, 32, true, false),
+];
+
+fn tensor(rows: usize, cols: usize, batch: usize, transposed: bool, device: &Device) -> Tensor<3> {
+    let dist = Distribution::Normal(0.0, 1.0);
+    if transposed {
+        Tensor::<3>::random([batch, cols, rows], dist, device).swap_dims(1, 2)
+    } else {
+        Tensor::<3>::random([batch, rows, cols], dist, device)
+    }
+}
+
+fn time_burn(c: &Case, reps: usize, device: &Device) -> f64 {
+    let a = tensor(c.m, c.k, c.batch, c.lhs_t, device);
+    let b = tensor(c.k, c.n, c.batch, c.rhs_t, device);
+    let (a, b) = if c.batch == 1 {
+        // 2-D, as signscope_nn::linear::forward calls it
+        (
+            None,
+            Some((a.clone().squeeze_dim::<2>(0), b.clone().squeeze_dim::<2>(0))),
+        )
+    } else {
+        (Some((a, b)), None)
+    };
+    let mut times = Vec::new();
+    for _ in 0..reps + 1 {
+        let start = Instant::now();
+        match (&a, &b) {
+            (Some((x, y)), _) => {
+                std::hint::black_box(x.clone().matmul(y.clone()).into_data());
+            }
+            (_, Some((x, y))) => {
+                std::hint::black_box(x.clone().matmul(y.clone()).into_data());
+            }
+            _ => unreachable!(),
+        }
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.remove(0);
+    median(times)
+}
+
+fn time_gemm(c: &Case, reps: usize) -> f64 {
+    let a = vec![0.5f32; c.batch * c.m * c.k];
+    let b = vec![0.25f32; c.batch * c.k * c.n];
+    let mut out = vec![0.0f32; c.batch * c.m * c.n];
+    let (a_cs, a_rs) = if c.lhs_t {
+        (c.m as isize, 1)
+    } else {
+        (1, c.k as isize)
+    };
+    let (b_cs, b_rs) = if c.rhs_t {
+        (c.k as isize, 1)
+    } else {
+        (1, c.n as isize)
+    };
+    let mut times = Vec::new();
+    for _ in 0..reps + 1 {
+        let start = Instant::now();
+        for i in 0..c.batch {
+            // SAFETY: every pointer stays inside its own vector for this product.
+            unsafe {
+                gemm::gemm(
+                    c.m,
+                    c.n,
+                    c.k,
+                    out.as_mut_ptr().add(i * c.m * c.n),
+                    1,
+                    c.n as isize,
+                    false,
+                    a.as_ptr().add(i * c.m * c.k),
+                    a_cs,
+                    a_rs,
+                    b.as_ptr().add(i * c.k * c.n),
+                    b_cs,
+                    b_rs,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::Rayon(0),
+                );
+            }
+        }
+        std::hint::black_box(&out);
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.remove(0);
+    median(times)
+}
+
+fn main() {
+    let reps: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(9);
+    let device = signscope_nn::cpu_device();
+    let (mut burn_total, mut gemm_total) = (0.0, 0.0);
+    for c in CASES {
+        let flop = 2.0 * (c.batch * c.m * c.k * c.n) as f64;
+        let tb = time_burn(c, reps, &device);
+        let tg = time_gemm(c, reps);
+        burn_total += tb;
+        gemm_total += tg;
+        println!(
+            "matmul {:<22} {}x[{}x{}x{}]: burn {:.3} ms ({:.0} GFLOP/s), gemm {:.3} ms ({:.0} GFLOP/s)",
+            c.what,
+            c.batch,
+            c.m,
+            c.k,
+            c.n,
+            tb * 1e3,
+            flop / tb / 1e9,
+            tg * 1e3,
+            flop / tg / 1e9
+        );
+    }
+    println!(
+        "matmul total: burn {:.2} ms, gemm {:.2} ms",
+        burn_total * 1e3,
+        gemm_total * 1e3
+    );
+}
