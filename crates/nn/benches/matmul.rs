@@ -17,6 +17,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// One product [batch, m, k] × [batch, k, n]; `lhs_t` / `rhs_t`: the operand is a transposed
 /// view of a row-major [k, m] / [n, k] array, as in the backward pass (x^T·g, g·W^T).
+#[derive(Clone, Copy)]
 struct Case {
     what: &'static str,
     batch: usize,
@@ -27,43 +28,25 @@ struct Case {
     rhs_t: bool,
 }
 
-const fn case(
-    what: &'static str,
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    lhs_t: bool,
-    rhs_t: bool,
-) -> Case {
-    Case {
-        what,
-        batch,
-        m,
-        k,
-        n,
-        lhs_t,
-        rhs_t,
-    }
-}
+type Row = (&'static str, usize, usize, usize, usize, bool, bool);
 
-const CASES: &[Case] = &[
-    case("spatial 1 forward", 1, 4096, 154, 256, false, false),
-    case("spatial 1 grad W", 1, 154, 4096, 256, true, false),
-    case("spatial 2 forward", 1, 4096, 256, 128, false, false),
-    case("spatial 2 grad x", 1, 4096, 128, 256, false, true),
-    case("spatial 2 grad W", 1, 256, 4096, 128, true, false),
-    case("temporal conv forward", 1, 2048, 640, 128, false, false),
-    case("temporal conv grad x", 1, 2048, 128, 640, false, true),
-    case("temporal conv grad W", 1, 640, 2048, 128, true, false),
-    case("projection forward", 1, 2048, 128, 128, false, false),
-    case("projection grad W", 1, 128, 2048, 128, true, false),
-    case("ff 1 forward", 1, 2048, 128, 256, false, false),
-    case("ff 2 forward", 1, 2048, 256, 128, false, false),
-    case("attention q·k^T", 128, 64, 32, 64, false, true),
-    case("attention p·v", 128, 64, 64, 32, false, false),
-    case("attention grad q", 128, 64, 64, 32, false, false),
-    case("attention grad k", 128, 64, 64, 32, true, false),
+const CASES: &[Row] = &[
+    ("spatial 1 forward", 1, 4096, 154, 256, false, false),
+    ("spatial 1 grad W", 1, 154, 4096, 256, true, false),
+    ("spatial 2 forward", 1, 4096, 256, 128, false, false),
+    ("spatial 2 grad x", 1, 4096, 128, 256, false, true),
+    ("spatial 2 grad W", 1, 256, 4096, 128, true, false),
+    ("temporal conv forward", 1, 2048, 640, 128, false, false),
+    ("temporal conv grad x", 1, 2048, 128, 640, false, true),
+    ("temporal conv grad W", 1, 640, 2048, 128, true, false),
+    ("projection forward", 1, 2048, 128, 128, false, false),
+    ("projection grad W", 1, 128, 2048, 128, true, false),
+    ("ff 1 forward", 1, 2048, 128, 256, false, false),
+    ("ff 2 forward", 1, 2048, 256, 128, false, false),
+    ("attention q·k^T", 128, 64, 32, 64, false, true),
+    ("attention p·v", 128, 64, 64, 32, false, false),
+    ("attention grad q", 128, 64, 64, 32, false, false),
+    ("attention grad k", 128, 64, 64, 32, true, false),
 ];
 
 fn tensor(rows: usize, cols: usize, batch: usize, transposed: bool, device: &Device) -> Tensor<3> {
@@ -162,7 +145,16 @@ fn main() {
         .unwrap_or(9);
     let device = signscope_nn::cpu_device();
     let (mut burn_total, mut gemm_total) = (0.0, 0.0);
-    for c in CASES {
+    for &(what, batch, m, k, n, lhs_t, rhs_t) in CASES {
+        let c = &Case {
+            what,
+            batch,
+            m,
+            k,
+            n,
+            lhs_t,
+            rhs_t,
+        };
         let flop = 2.0 * (c.batch * c.m * c.k * c.n) as f64;
         let tb = time_burn(c, reps, &device);
         let tg = time_gemm(c, reps);
