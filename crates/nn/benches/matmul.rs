@@ -15,22 +15,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// One product [batch, m, k] × [batch, k, n]; `lhs_t` / `rhs_t`: the operand is a transposed
-/// view of a row-major [k, m] / [n, k] array, as in the backward pass (x^T·g, g·W^T).
-#[derive(Clone, Copy)]
-struct Case {
-    what: &'static str,
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    lhs_t: bool,
-    rhs_t: bool,
-}
+/// One product [batch, m, k] × [batch, k, n]: (what, batch, m, k, n, lhs_t, rhs_t), where
+/// `lhs_t` / `rhs_t` mean the operand is a transposed view of a row-major [k, m] / [n, k]
+/// array, as in the backward pass (x^T·g, g·W^T).
+type Case = (&'static str, usize, usize, usize, usize, bool, bool);
 
-type Row = (&'static str, usize, usize, usize, usize, bool, bool);
-
-const CASES: &[Row] = &[
+const CASES: &[Case] = &[
     ("spatial 1 forward", 1, 4096, 154, 256, false, false),
     ("spatial 1 grad W", 1, 154, 4096, 256, true, false),
     ("spatial 2 forward", 1, 4096, 256, 128, false, false),
@@ -49,6 +39,20 @@ const CASES: &[Row] = &[
     ("attention grad k", 128, 64, 64, 32, true, false),
 ];
 
+/// Median seconds of `run` over `reps` calls, after one warm-up call.
+fn median_time(reps: usize, mut run: impl FnMut()) -> f64 {
+    run();
+    median(
+        (0..reps)
+            .map(|_| {
+                let start = Instant::now();
+                run();
+                start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
 fn tensor(rows: usize, cols: usize, batch: usize, transposed: bool, device: &Device) -> Tensor<3> {
     let dist = Distribution::Normal(0.0, 1.0);
     if transposed {
@@ -58,68 +62,53 @@ fn tensor(rows: usize, cols: usize, batch: usize, transposed: bool, device: &Dev
     }
 }
 
-fn time_burn(c: &Case, reps: usize, device: &Device) -> f64 {
-    let a = tensor(c.m, c.k, c.batch, c.lhs_t, device);
-    let b = tensor(c.k, c.n, c.batch, c.rhs_t, device);
-    let (a, b) = if c.batch == 1 {
+/// The Flex backend runs eagerly: the product is done when `matmul` returns.
+fn time_burn(&(_, batch, m, k, n, lhs_t, rhs_t): &Case, reps: usize, device: &Device) -> f64 {
+    let a = tensor(m, k, batch, lhs_t, device);
+    let b = tensor(k, n, batch, rhs_t, device);
+    if batch == 1 {
         // 2-D, as signscope_nn::linear::forward calls it
-        (
-            None,
-            Some((a.clone().squeeze_dim::<2>(0), b.clone().squeeze_dim::<2>(0))),
-        )
+        let (a, b) = (a.squeeze_dim::<2>(0), b.squeeze_dim::<2>(0));
+        median_time(reps, || {
+            std::hint::black_box(a.clone().matmul(b.clone()));
+        })
     } else {
-        (Some((a, b)), None)
-    };
-    let mut times = Vec::new();
-    for _ in 0..reps + 1 {
-        let start = Instant::now();
-        match (&a, &b) {
-            (Some((x, y)), _) => {
-                std::hint::black_box(x.clone().matmul(y.clone()).into_data());
-            }
-            (_, Some((x, y))) => {
-                std::hint::black_box(x.clone().matmul(y.clone()).into_data());
-            }
-            _ => unreachable!(),
-        }
-        times.push(start.elapsed().as_secs_f64());
+        median_time(reps, || {
+            std::hint::black_box(a.clone().matmul(b.clone()));
+        })
     }
-    times.remove(0);
-    median(times)
 }
 
-fn time_gemm(c: &Case, reps: usize) -> f64 {
-    let a = vec![0.5f32; c.batch * c.m * c.k];
-    let b = vec![0.25f32; c.batch * c.k * c.n];
-    let mut out = vec![0.0f32; c.batch * c.m * c.n];
-    let (a_cs, a_rs) = if c.lhs_t {
-        (c.m as isize, 1)
+fn time_gemm(&(_, batch, m, k, n, lhs_t, rhs_t): &Case, reps: usize) -> f64 {
+    let a = vec![0.5f32; batch * m * k];
+    let b = vec![0.25f32; batch * k * n];
+    let mut out = vec![0.0f32; batch * m * n];
+    let (a_cs, a_rs) = if lhs_t {
+        (m as isize, 1)
     } else {
-        (1, c.k as isize)
+        (1, k as isize)
     };
-    let (b_cs, b_rs) = if c.rhs_t {
-        (c.k as isize, 1)
+    let (b_cs, b_rs) = if rhs_t {
+        (k as isize, 1)
     } else {
-        (1, c.n as isize)
+        (1, n as isize)
     };
-    let mut times = Vec::new();
-    for _ in 0..reps + 1 {
-        let start = Instant::now();
-        for i in 0..c.batch {
+    median_time(reps, || {
+        for i in 0..batch {
             // SAFETY: every pointer stays inside its own vector for this product.
             unsafe {
                 gemm::gemm(
-                    c.m,
-                    c.n,
-                    c.k,
-                    out.as_mut_ptr().add(i * c.m * c.n),
+                    m,
+                    n,
+                    k,
+                    out.as_mut_ptr().add(i * m * n),
                     1,
-                    c.n as isize,
+                    n as isize,
                     false,
-                    a.as_ptr().add(i * c.m * c.k),
+                    a.as_ptr().add(i * m * k),
                     a_cs,
                     a_rs,
-                    b.as_ptr().add(i * c.k * c.n),
+                    b.as_ptr().add(i * k * n),
                     b_cs,
                     b_rs,
                     0.0,
@@ -132,10 +121,7 @@ fn time_gemm(c: &Case, reps: usize) -> f64 {
             }
         }
         std::hint::black_box(&out);
-        times.push(start.elapsed().as_secs_f64());
-    }
-    times.remove(0);
-    median(times)
+    })
 }
 
 fn main() {
@@ -145,28 +131,19 @@ fn main() {
         .unwrap_or(9);
     let device = signscope_nn::cpu_device();
     let (mut burn_total, mut gemm_total) = (0.0, 0.0);
-    for &(what, batch, m, k, n, lhs_t, rhs_t) in CASES {
-        let c = &Case {
+    for case @ &(what, batch, m, k, n, _, _) in CASES {
+        let flop = 2.0 * (batch * m * k * n) as f64;
+        let tb = time_burn(case, reps, &device);
+        let tg = time_gemm(case, reps);
+        burn_total += tb;
+        gemm_total += tg;
+        println!(
+            "matmul {:<22} {}x[{}x{}x{}]: burn {:.3} ms ({:.0} GFLOP/s), gemm {:.3} ms ({:.0} GFLOP/s)",
             what,
             batch,
             m,
             k,
             n,
-            lhs_t,
-            rhs_t,
-        };
-        let flop = 2.0 * (c.batch * c.m * c.k * c.n) as f64;
-        let tb = time_burn(c, reps, &device);
-        let tg = time_gemm(c, reps);
-        burn_total += tb;
-        gemm_total += tg;
-        println!(
-            "matmul {:<22} {}x[{}x{}x{}]: burn {:.3} ms ({:.0} GFLOP/s), gemm {:.3} ms ({:.0} GFLOP/s)",
-            c.what,
-            c.batch,
-            c.m,
-            c.k,
-            c.n,
             tb * 1e3,
             flop / tb / 1e9,
             tg * 1e3,
