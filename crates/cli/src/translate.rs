@@ -44,6 +44,10 @@ pub fn run(mut args: TranslateArgs) -> anyhow::Result<()> {
             } else {
                 signscope_llm::cli::Backend::Openai
             };
+            if args.backend == TranslateBackend::Gguf {
+                // `--model` may be a folder of LoRA adapters (`signscope train lora`).
+                signscope_lora::cli::prepare_translation(&mut args.llm)?;
+            }
             signscope_llm::cli::run(args.llm)
         }
     }

@@ -38,8 +38,9 @@ pub struct Args {
     /// Chosen by the caller (`signscope translate --backend gguf|http`), not a flag of its own.
     #[arg(skip = Backend::Gguf)]
     pub backend: Backend,
-    /// gguf: a .gguf file, a directory holding one, or `smollm2` (default) / `gemma3` for the
-    /// models scripts/fetch-assets.sh downloads. http: the model name (default
+    /// gguf: a .gguf file, a directory holding one, `smollm2` (default) / `gemma3` for the
+    /// models scripts/fetch-assets.sh downloads, or (`signscope translate`) a folder of LoRA
+    /// adapters from `signscope train lora`, merged into its base model on first use. http: the model name (default
     /// SIGNSCOPE_LLM_MODEL, else gpt-4o-mini). seq2seq: the run folder of `signscope train slt` (default models/phoenix2014t_g2t).
     #[arg(long)]
     pub model: Option<String>,

@@ -1,0 +1,393 @@
+//! Fine-tuning a GGUF Gemma 3 with LoRA on gloss → text pairs, through signscope-nn's
+//! resumable training loop.
+//!
+//! Each training example is SCOPE's translation prompt exactly as `signscope translate
+//! --backend gguf` builds it (system instruction, the glosses, earlier turns when the corpus
+//! has them, no worked examples), rendered in the model's chat template, followed by the
+//! reference sentence and the end-of-turn token. The loss covers only the reply tokens, so
+//! the model learns to answer, not to repeat the prompt.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use signscope_corpus::manifest::Split;
+use signscope_llm::{ChatTemplate, GlossHypothesis, PromptOptions, scope_prompt};
+use signscope_nn::config::TrainingConfig;
+use signscope_nn::loss::{TokenLoss, label_smoothed_cross_entropy};
+use signscope_nn::train::{Evaluation, TrainTask};
+use signscope_slt::config::{DataConfig, Direction};
+use signscope_slt::data::{detokenize_text, load_split};
+use tokenizers::Tokenizer;
+
+use crate::gemma3::Gemma3;
+use crate::lora::{Adapters, LoraConfig};
+
+/// `[model]`: the base model and how prompts are built.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseModelConfig {
+    /// A .gguf file, a folder holding one, or `gemma3` (the file scripts/fetch-assets.sh
+    /// downloads).
+    pub gguf: String,
+    /// Language named in the instruction ("one natural German sentence").
+    pub language: Option<String>,
+    /// Training sequences longer than this (prompt + reply tokens) are skipped.
+    #[serde(default = "max_tokens")]
+    pub max_tokens: usize,
+}
+
+fn max_tokens() -> usize {
+    256
+}
+
+/// A fine-tuning configuration (TOML): `[data]` as for `train slt`, `[model]`, `[lora]`,
+/// `[training]` (batch size, schedule, evaluation; `label_smoothing` applies to the reply
+/// tokens, `eval_max_sentences` bounds the dev loss evaluation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinetuneConfig {
+    pub data: DataConfig,
+    pub model: BaseModelConfig,
+    #[serde(default)]
+    pub lora: LoraConfig,
+    #[serde(default)]
+    pub training: TrainingConfig,
+}
+
+impl FinetuneConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading configuration {}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
+        let config: Self =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let fail = |e: String| anyhow::anyhow!("{}: {e}", path.display());
+        config.lora.validate().map_err(fail)?;
+        config.training.validate().map_err(fail)?;
+        if config.data.direction != Direction::GlossToText {
+            return Err(fail(format!(
+                "data.direction is {:?}: LoRA fine-tuning trains gloss_to_text",
+                config.data.direction
+            )));
+        }
+        if config.model.max_tokens < 8 {
+            return Err(fail("model.max_tokens must be at least 8".into()));
+        }
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("configuration serializes")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data.data_dir {
+            return dir.clone();
+        }
+        match std::env::var_os("SIGNSCOPE_SHARED") {
+            Some(shared) => PathBuf::from(shared).join("data"),
+            None => PathBuf::from("../shared/data"),
+        }
+    }
+
+    pub fn prompt_options(&self) -> PromptOptions {
+        PromptOptions {
+            language: self.model.language.clone(),
+            ..PromptOptions::default()
+        }
+    }
+}
+
+/// One tokenized example: prompt ids, then reply ids (ending with the end-of-turn token).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    pub id: String,
+    pub prompt: Vec<u32>,
+    pub reply: Vec<u32>,
+}
+
+impl Sequence {
+    pub fn len(&self) -> usize {
+        self.prompt.len() + self.reply.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The rendered prompt for `glosses`, as `signscope translate --backend gguf` renders it.
+pub fn render_prompt(glosses: &[String], options: &PromptOptions) -> String {
+    let hypothesis = GlossHypothesis {
+        glosses: glosses.to_vec(),
+        score: None,
+    };
+    ChatTemplate::Gemma.render(&scope_prompt(&[hypothesis], &[], &[], options))
+}
+
+/// Tokenizes the pairs of `split`; returns the sequences and how many were too long.
+pub fn load_sequences(
+    config: &FinetuneConfig,
+    tokenizer: &Tokenizer,
+    split: Split,
+) -> anyhow::Result<(Vec<Sequence>, usize)> {
+    let examples = load_split(&config.data, &config.data_dir(), split)?;
+    let end_of_turn = tokenizer
+        .token_to_id("<end_of_turn>")
+        .context("the tokenizer has no <end_of_turn> token (not a Gemma 3 chat model)")?;
+    let options = config.prompt_options();
+    let mut sequences = Vec::with_capacity(examples.len());
+    let mut skipped = 0;
+    for example in examples {
+        let prompt = render_prompt(&example.source, &options);
+        let reply = detokenize_text(&example.target, config.data.text_level);
+        let encode = |text: &str, special: bool| -> anyhow::Result<Vec<u32>> {
+            Ok(tokenizer
+                .encode(text, special)
+                .map_err(|e| anyhow::anyhow!("tokenizing {:?}: {e}", example.id))?
+                .get_ids()
+                .to_vec())
+        };
+        let prompt = encode(&prompt, true)?;
+        let mut reply = encode(&reply, false)?;
+        reply.push(end_of_turn);
+        let sequence = Sequence {
+            id: example.id,
+            prompt,
+            reply,
+        };
+        if sequence.len() > config.model.max_tokens {
+            skipped += 1;
+        } else {
+            sequences.push(sequence);
+        }
+    }
+    Ok((sequences, skipped))
+}
+
+/// A padded batch: ids [B, T], and for every reply token the flat index (b·T + t) of the
+/// position that predicts it and the token itself.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub ids: Vec<i64>,
+    pub rows: usize,
+    pub len: usize,
+    pub predict_at: Vec<i64>,
+    pub targets: Vec<i64>,
+}
+
+impl Batch {
+    pub fn new(sequences: &[&Sequence]) -> Self {
+        let len = sequences.iter().map(|s| s.len()).max().unwrap_or(1);
+        let mut ids = vec![0i64; sequences.len() * len];
+        let (mut predict_at, mut targets) = (Vec::new(), Vec::new());
+        for (row, s) in sequences.iter().enumerate() {
+            let tokens = s.prompt.iter().chain(&s.reply);
+            for (t, &id) in tokens.enumerate() {
+                ids[row * len + t] = id as i64;
+            }
+            for (j, &id) in s.reply.iter().enumerate() {
+                // Position p predicts token p + 1.
+                let p = s.prompt.len() + j - 1;
+                predict_at.push((row * len + p) as i64);
+                targets.push(id as i64);
+            }
+        }
+        Self {
+            ids,
+            rows: sequences.len(),
+            len,
+            predict_at,
+            targets,
+        }
+    }
+}
+
+/// Teacher-forced loss of `batch` over the reply tokens.
+pub fn batch_loss(
+    base: &Gemma3,
+    adapters: Option<&Adapters>,
+    batch: &Batch,
+    label_smoothing: f64,
+) -> TokenLoss {
+    let device = base.device();
+    let ids = Tensor::<2, Int>::from_data(
+        TensorData::new(batch.ids.clone(), [batch.rows, batch.len]),
+        device,
+    );
+    let hidden = base.hidden_states(ids, adapters);
+    let d = base.config.d_model;
+    let n = batch.targets.len();
+    let at = Tensor::<1, Int>::from_data(TensorData::new(batch.predict_at.clone(), [n]), device);
+    // Only the reply positions reach the 262k-way output layer.
+    let rows = hidden.reshape([batch.rows * batch.len, d]).select(0, at);
+    let logits = base.logits(rows).reshape([1, n, base.config.vocab_size]);
+    let targets =
+        Tensor::<2, Int>::from_data(TensorData::new(batch.targets.clone(), [1, n]), device);
+    // No target equals vocab_size, so nothing is treated as padding.
+    label_smoothed_cross_entropy(
+        logits,
+        targets,
+        base.config.vocab_size as u32,
+        label_smoothing,
+    )
+}
+
+/// The training task: frozen base on the autodiff device for the loss, a copy on the plain
+/// device for dev evaluation (burn hands the evaluation an inference copy of the adapters).
+pub struct FinetuneTask {
+    pub base_train: Gemma3,
+    pub base_eval: Gemma3,
+    pub train: Vec<Sequence>,
+    pub dev: Vec<Sequence>,
+    pub batch_size: usize,
+    pub eval_batch_size: usize,
+    pub label_smoothing: f64,
+}
+
+impl TrainTask for FinetuneTask {
+    type Model = Adapters;
+    type Batch = Batch;
+
+    fn epoch_batches(&self, epoch: usize, seed: u64) -> Vec<Batch> {
+        let lengths: Vec<usize> = self.train.iter().map(Sequence::len).collect();
+        signscope_slt::data::epoch_batches(&lengths, self.batch_size, epoch, seed)
+            .into_iter()
+            .map(|indices| {
+                let rows: Vec<&Sequence> = indices.iter().map(|&i| &self.train[i]).collect();
+                Batch::new(&rows)
+            })
+            .collect()
+    }
+
+    fn loss(&self, model: &Adapters, batch: &Batch) -> TokenLoss {
+        batch_loss(&self.base_train, Some(model), batch, self.label_smoothing)
+    }
+
+    /// Dev negative log-likelihood per reply token (score = −NLL, so higher is better).
+    fn evaluate(&mut self, model: &Adapters) -> anyhow::Result<Evaluation> {
+        let nll = dev_nll(
+            &self.base_eval,
+            Some(model),
+            &self.dev,
+            self.eval_batch_size,
+        );
+        Ok(Evaluation {
+            score: -nll,
+            summary: format!("NLL {nll:.4} PPL {:.3}", nll.exp()),
+        })
+    }
+
+    fn score_label(&self) -> (&str, f64) {
+        ("dev NLL per reply token", -1.0)
+    }
+}
+
+/// Mean reply-token NLL of `sequences` (no smoothing).
+pub fn dev_nll(
+    base: &Gemma3,
+    adapters: Option<&Adapters>,
+    sequences: &[Sequence],
+    batch_size: usize,
+) -> f64 {
+    let (mut sum, mut tokens) = (0.0f64, 0usize);
+    for chunk in sequences.chunks(batch_size.max(1)) {
+        let rows: Vec<&Sequence> = chunk.iter().collect();
+        let loss = batch_loss(base, adapters, &Batch::new(&rows), 0.0);
+        sum += loss.nll_sum.into_scalar::<f64>();
+        tokens += loss.tokens;
+    }
+    sum / tokens.max(1) as f64
+}
+
+/// Where the fine-tuned model lands in a run folder.
+pub fn merged_model_path(run_dir: &Path) -> PathBuf {
+    run_dir.join("model.gguf")
+}
+
+/// The tokenizer GgufChatModel uses for `path`: tokenizer.json beside it, else the GGUF
+/// metadata.
+pub fn load_tokenizer(path: &Path) -> anyhow::Result<Tokenizer> {
+    let json = path.with_file_name("tokenizer.json");
+    if json.is_file() {
+        return Tokenizer::from_file(&json).map_err(|e| anyhow::anyhow!("{}: {e}", json.display()));
+    }
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file)
+        .map_err(|e| anyhow::anyhow!("{}: not a readable GGUF file: {e}", path.display()))?;
+    signscope_llm::tokenizer::tokenizer_from_gguf(&content)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Refuses a GGUF the port does not cover, before any weights are read.
+pub fn check_gguf(path: &Path) -> anyhow::Result<()> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file)
+        .map_err(|e| anyhow::anyhow!("{}: not a readable GGUF file: {e}", path.display()))?;
+    crate::gemma3::Gemma3Config::from_gguf(&content)
+        .with_context(|| format!("{}: unsupported model", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_predicts_each_reply_token_from_the_position_before_it() {
+        let a = Sequence {
+            id: "a".into(),
+            prompt: vec![2, 10, 11],
+            reply: vec![20, 106],
+        };
+        let b = Sequence {
+            id: "b".into(),
+            prompt: vec![2, 12],
+            reply: vec![21, 22, 106],
+        };
+        let batch = Batch::new(&[&a, &b]);
+        assert_eq!((batch.rows, batch.len), (2, 5));
+        assert_eq!(batch.ids, [2, 10, 11, 20, 106, 2, 12, 21, 22, 106]);
+        // Row a: positions 2 and 3 predict 20 and 106; row b (offset 5): 6, 7, 8.
+        assert_eq!(batch.predict_at, [2, 3, 6, 7, 8]);
+        assert_eq!(batch.targets, [20, 106, 21, 22, 106]);
+        for (&at, &target) in batch.predict_at.iter().zip(&batch.targets) {
+            assert_eq!(batch.ids[at as usize + 1], target);
+        }
+    }
+
+    #[test]
+    fn config_refuses_other_directions_and_empty_targets() {
+        let base = "[data]\ndataset = \"phoenix2014t\"\ntext_level = \"word\"\n[model]\ngguf = \"gemma3\"\n";
+        let path = Path::new("x.toml");
+        let ok = base.replace("[data]\n", "[data]\ndirection = \"gloss_to_text\"\n");
+        let config = FinetuneConfig::parse(&ok, path).unwrap();
+        assert_eq!(config.lora, LoraConfig::default());
+        let t2g = base.replace("[data]\n", "[data]\ndirection = \"text_to_gloss\"\n");
+        let err = FinetuneConfig::parse(&t2g, path).unwrap_err().to_string();
+        assert!(err.contains("gloss_to_text"), "{err}");
+        let empty = format!("{ok}[lora]\ntargets = []\n");
+        let err = FinetuneConfig::parse(&empty, path).unwrap_err().to_string();
+        assert!(err.contains("x.toml") && err.contains("targets"), "{err}");
+    }
+
+    #[test]
+    fn prompt_is_the_translate_commands_prompt() {
+        let options = PromptOptions {
+            language: Some("German".into()),
+            ..PromptOptions::default()
+        };
+        let prompt = render_prompt(&["MORGEN".into(), "REGEN".into()], &options);
+        assert!(prompt.starts_with("<start_of_turn>user\n"), "{prompt}");
+        assert!(prompt.contains("German"));
+        assert!(prompt.contains("MORGEN REGEN"));
+        assert!(prompt.ends_with("<start_of_turn>model\n"));
+    }
+}
