@@ -86,13 +86,7 @@ impl FinetuneConfig {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        if let Some(dir) = &self.data.data_dir {
-            return dir.clone();
-        }
-        match std::env::var_os("SIGNSCOPE_SHARED") {
-            Some(shared) => PathBuf::from(shared).join("data"),
-            None => PathBuf::from("../shared/data"),
-        }
+        self.data.resolved_data_dir()
     }
 
     pub fn prompt_options(&self) -> PromptOptions {

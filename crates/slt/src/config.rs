@@ -193,7 +193,14 @@ impl SltConfig {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        if let Some(dir) = &self.data.data_dir {
+        self.data.resolved_data_dir()
+    }
+}
+
+impl DataConfig {
+    /// `data_dir` when set, else $SIGNSCOPE_SHARED/data, else ../shared/data.
+    pub fn resolved_data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
             return dir.clone();
         }
         match std::env::var_os("SIGNSCOPE_SHARED") {
