@@ -38,16 +38,14 @@ pub struct TranslateArgs {
 pub fn run(mut args: TranslateArgs) -> anyhow::Result<()> {
     match args.backend {
         TranslateBackend::Seq2seq => run_seq2seq(args),
-        TranslateBackend::Gguf | TranslateBackend::Http => {
-            args.llm.backend = if args.backend == TranslateBackend::Gguf {
-                signscope_llm::cli::Backend::Gguf
-            } else {
-                signscope_llm::cli::Backend::Openai
-            };
-            if args.backend == TranslateBackend::Gguf {
-                // `--model` may be a folder of LoRA adapters (`signscope train lora`).
-                signscope_lora::cli::prepare_translation(&mut args.llm)?;
-            }
+        TranslateBackend::Gguf => {
+            args.llm.backend = signscope_llm::cli::Backend::Gguf;
+            // `--model` may be a folder of LoRA adapters (`signscope train lora`).
+            signscope_lora::cli::prepare_translation(&mut args.llm)?;
+            signscope_llm::cli::run(args.llm)
+        }
+        TranslateBackend::Http => {
+            args.llm.backend = signscope_llm::cli::Backend::Openai;
             signscope_llm::cli::run(args.llm)
         }
     }

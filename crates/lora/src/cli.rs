@@ -7,11 +7,9 @@ use signscope_corpus::manifest::Split;
 use signscope_nn::checkpoint::load_model;
 use signscope_nn::train::{best_model_path, train};
 
-use crate::finetune::{
-    FinetuneConfig, FinetuneTask, check_gguf, load_sequences, merged_model_path,
-};
-use crate::gemma3::Gemma3;
-use crate::lora::Adapters;
+use crate::finetune::{FinetuneConfig, FinetuneTask, load_sequences, merged_model_path};
+use crate::gemma3::{Gemma3, Gemma3Config};
+use crate::lora::{Adapters, LoraConfig};
 use crate::merge::{MergeDType, merge_into_gguf};
 
 /// Fine-tune the local Gemma 3 with LoRA adapters on gloss → text pairs; writes
@@ -133,14 +131,24 @@ fn cached_merge(dir: &Path, config: &FinetuneConfig) -> anyhow::Result<PathBuf> 
     let out = cache.join(format!("{key:016x}.gguf"));
     if !out.is_file() {
         eprintln!("merging {} into {} …", dir.display(), gguf.display());
-        run_merge(MergeLoraArgs {
-            adapters: dir.to_path_buf(),
-            out: out.clone(),
-            gguf: None,
-            dtype: MergeDType::Q8_0,
-        })?;
+        merge_adapter_file(&config.lora, &parameters, &gguf, MergeDType::Q8_0, &out)?;
     }
     Ok(out)
+}
+
+/// Merges the adapters stored in `parameters` (trained with `lora`) into `gguf`, writing
+/// `out` atomically.
+fn merge_adapter_file(
+    lora: &LoraConfig,
+    parameters: &Path,
+    gguf: &Path,
+    dtype: MergeDType,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let model_config = Gemma3Config::read(gguf)?;
+    let template = Adapters::new(&model_config, lora, &signscope_nn::cpu_device());
+    let adapters = load_model(template, parameters)?;
+    merge_into_gguf(gguf, &adapters, dtype, out)
 }
 
 /// 64-bit FNV-1a over the parts in order: a cache key, not a checksum against tampering.
@@ -161,15 +169,8 @@ pub fn run_merge(args: MergeLoraArgs) -> anyhow::Result<()> {
     let config = FinetuneConfig::load(&args.adapters.join("config.toml"))?;
     let spec = args.gguf.as_deref().unwrap_or(&config.model.gguf);
     let gguf = signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(spec)?)?;
-    let mut file =
-        std::fs::File::open(&gguf).with_context(|| format!("cannot open {}", gguf.display()))?;
-    let content = candle_core::quantized::gguf_file::Content::read(&mut file)
-        .map_err(|e| anyhow::anyhow!("{}: not a readable GGUF file: {e}", gguf.display()))?;
-    let model_config = crate::Gemma3Config::from_gguf(&content)?;
-    let device = signscope_nn::cpu_device();
-    let template = Adapters::new(&model_config, &config.lora, &device);
-    let adapters = load_model(template, &adapter_file(&args.adapters)?)?;
-    merge_into_gguf(&gguf, &adapters, args.dtype, &args.out)?;
+    let parameters = adapter_file(&args.adapters)?;
+    merge_adapter_file(&config.lora, &parameters, &gguf, args.dtype, &args.out)?;
     println!("wrote {}", args.out.display());
     Ok(())
 }
@@ -188,17 +189,12 @@ pub fn run_train(args: TrainLoraArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(&config.training.run_dir));
     let gguf =
         signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(&config.model.gguf)?)?;
-    check_gguf(&gguf)?;
-    let report = train_run(&config, &gguf, &run_dir, args.resume)?;
+    Gemma3Config::read(&gguf)?;
+    let best = train_run(&config, &gguf, &run_dir, args.resume)?;
     let out = merged_model_path(&run_dir);
-    let device = signscope_nn::cpu_device();
-    let template = Adapters::new(&report.0, &config.lora, &device);
-    let adapters = load_model(template, &best_model_path(&run_dir))?;
-    merge_into_gguf(&gguf, &adapters, args.merge_dtype, &out)?;
-    println!(
-        "best dev (step {}): {}",
-        report.1.step, report.1.evaluation.summary
-    );
+    let parameters = best_model_path(&run_dir);
+    merge_adapter_file(&config.lora, &parameters, &gguf, args.merge_dtype, &out)?;
+    println!("best dev (step {}): {}", best.step, best.evaluation.summary);
     println!("wrote {}", out.display());
     Ok(())
 }
@@ -208,7 +204,7 @@ fn train_run(
     gguf: &Path,
     run_dir: &Path,
     resume: bool,
-) -> anyhow::Result<(crate::Gemma3Config, signscope_nn::train::EvalRecord)> {
+) -> anyhow::Result<signscope_nn::train::EvalRecord> {
     let tokenizer = crate::finetune::load_tokenizer(gguf)?;
     let (train_set, skipped) = load_sequences(config, &tokenizer, Split::Train)?;
     let (mut dev_set, _) = load_sequences(config, &tokenizer, Split::Dev)?;
@@ -272,11 +268,10 @@ fn train_run(
         resume,
     )?;
     eprintln!("{:.2} s/step", report.seconds_per_step);
-    let best = report
+    report
         .state
         .best
-        .context("training ended without a dev evaluation")?;
-    Ok((model_config, best))
+        .context("training ended without a dev evaluation")
 }
 
 #[cfg(test)]

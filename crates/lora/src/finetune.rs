@@ -307,27 +307,8 @@ pub fn merged_model_path(run_dir: &Path) -> PathBuf {
 /// The tokenizer GgufChatModel uses for `path`: tokenizer.json beside it, else the GGUF
 /// metadata.
 pub fn load_tokenizer(path: &Path) -> anyhow::Result<Tokenizer> {
-    let json = path.with_file_name("tokenizer.json");
-    if json.is_file() {
-        return Tokenizer::from_file(&json).map_err(|e| anyhow::anyhow!("{}: {e}", json.display()));
-    }
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let content = candle_core::quantized::gguf_file::Content::read(&mut file)
-        .map_err(|e| anyhow::anyhow!("{}: not a readable GGUF file: {e}", path.display()))?;
-    signscope_llm::tokenizer::tokenizer_from_gguf(&content)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-/// Refuses a GGUF the port does not cover, before any weights are read.
-pub fn check_gguf(path: &Path) -> anyhow::Result<()> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let content = candle_core::quantized::gguf_file::Content::read(&mut file)
-        .map_err(|e| anyhow::anyhow!("{}: not a readable GGUF file: {e}", path.display()))?;
-    crate::gemma3::Gemma3Config::from_gguf(&content)
-        .with_context(|| format!("{}: unsupported model", path.display()))?;
-    Ok(())
+    let (_, content) = crate::gemma3::open_gguf(path)?;
+    Ok(signscope_llm::gguf::load_tokenizer(path, &content)?)
 }
 
 #[cfg(test)]

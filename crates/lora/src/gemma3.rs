@@ -258,16 +258,33 @@ pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
+/// Opens a GGUF file and reads its header (metadata and tensor table, no weights).
+pub fn open_gguf(path: &Path) -> anyhow::Result<(std::fs::File, gguf_file::Content)> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let content = gguf_file::Content::read(&mut file)
+        .map_err(|e| anyhow::anyhow!("{}: not a readable GGUF file: {e}", path.display()))?;
+    Ok((file, content))
+}
+
+impl Gemma3Config {
+    /// The configuration of the GGUF file at `path`, refusing one the port does not cover
+    /// before any weights are read.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        Self::supported(&open_gguf(path)?.1, path)
+    }
+
+    fn supported(content: &gguf_file::Content, path: &Path) -> anyhow::Result<Self> {
+        Self::from_gguf(content).with_context(|| format!("{}: unsupported model", path.display()))
+    }
+}
+
 impl Gemma3 {
     /// Reads `path` (a Gemma 3 GGUF file) and dequantizes every weight to f32 on `device`.
     /// `max_positions` sizes the RoPE tables (the longest training sequence).
     pub fn load(path: &Path, device: &Device, max_positions: usize) -> anyhow::Result<Self> {
-        let mut file =
-            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let content = gguf_file::Content::read(&mut file)
-            .map_err(|e| anyhow::anyhow!("{}: not a readable GGUF file: {e}", path.display()))?;
-        let config = Gemma3Config::from_gguf(&content)
-            .with_context(|| format!("{}: unsupported model", path.display()))?;
+        let (mut file, content) = open_gguf(path)?;
+        let config = Gemma3Config::supported(&content, path)?;
         let file = &mut file;
         let vector = |file: &mut std::fs::File, name: &str| -> anyhow::Result<Tensor<1>> {
             let (dims, values) = read_f32(&content, file, name)?;

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use serde::{Deserialize, Serialize};
 
-use crate::gemma3::{Gemma3Config, Target, read_f32, transpose};
+use crate::gemma3::{Gemma3Config, Target, open_gguf, read_f32, transpose};
 use crate::lora::Adapters;
 
 /// Encoding of the merged projections.
@@ -44,10 +44,7 @@ pub fn merge_into_gguf(
     dtype: MergeDType,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let mut file =
-        std::fs::File::open(base).with_context(|| format!("cannot open {}", base.display()))?;
-    let content = gguf_file::Content::read(&mut file)
-        .map_err(|e| anyhow::anyhow!("{}: not a readable GGUF file: {e}", base.display()))?;
+    let (mut file, content) = open_gguf(base)?;
     let config = Gemma3Config::from_gguf(&content)?;
     if adapters.layers.len() != config.n_layers {
         bail!(
