@@ -75,8 +75,7 @@ enum Command {
     /// Train a model from a TOML config: the SCOPE recognizer (slr), a gloss→text
     /// translator (slt), a text→gloss model for production (t2g), text correction, or LoRA
     /// adapters for the local LLM (lora).
-    #[command(subcommand)]
-    Train(TrainCommand),
+    Train(TrainArgs),
     /// Score a trained model on a corpus split: recognizer WER with and without dialogue
     /// context (slr), translation BLEU/ROUGE (slt, t2g).
     #[command(subcommand)]
@@ -94,6 +93,16 @@ enum Command {
     /// Copy a trained translation model folder without its checkpoints, optionally in half
     /// precision (how the models under models/ were made).
     Export(signscope_slt::cli::ExportArgs),
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Backend to train on: auto (CUDA when this build has the `cuda` feature and a CUDA
+    /// device is present, else the CPU), cpu, or cuda. Default: $SIGNSCOPE_DEVICE, else auto.
+    #[arg(long, global = true)]
+    device: Option<signscope_nn::Accelerator>,
+    #[command(subcommand)]
+    command: TrainCommand,
 }
 
 #[derive(Subcommand)]
@@ -170,10 +179,19 @@ enum PoseCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Train(_)) {
-        keep_freed_memory();
-    }
-    match cli.command {
+    let command = match cli.command {
+        Command::Train(TrainArgs { device, command }) => {
+            keep_freed_memory();
+            let name = match device {
+                Some(choice) => signscope_nn::select_accelerator(choice)?,
+                None => signscope_nn::training_accelerator()?,
+            };
+            eprintln!("training on {name}");
+            Command::Train(TrainArgs { device, command })
+        }
+        other => other,
+    };
+    match command {
         Command::Demo(args) => demo::run(args),
         Command::Pose(PoseCommand::Format(cmd)) => signscope_pose::cli::run(cmd),
         Command::Pose(PoseCommand::Process(cmd)) => signscope_pose::cli_proc::run_proc(cmd),
@@ -182,22 +200,35 @@ fn main() -> anyhow::Result<()> {
         Command::Produce(args) => signscope_slp::cli::run_with(args, &load_t2g),
         Command::Synth(args) => signscope_synth::cli::run(args),
         Command::Embed(args) => signscope_embed::cli::run(args),
-        Command::Train(TrainCommand::Slr(args)) => {
-            signscope_slr::cli::run(SlrCommand::Train(args), &embedders::slr_embedder)
-        }
-        Command::Train(TrainCommand::Slt(args)) => {
+        Command::Train(TrainArgs {
+            command: TrainCommand::Slr(args),
+            ..
+        }) => signscope_slr::cli::run(SlrCommand::Train(args), &embedders::slr_embedder),
+        Command::Train(TrainArgs {
+            command: TrainCommand::Slt(args),
+            ..
+        }) => {
             check_direction(&args, Direction::GlossToText)?;
             signscope_slt::cli::run_train(args)
         }
-        Command::Train(TrainCommand::T2g(args)) => {
+        Command::Train(TrainArgs {
+            command: TrainCommand::T2g(args),
+            ..
+        }) => {
             check_direction(&args, Direction::TextToGloss)?;
             signscope_slt::cli::run_train(args)
         }
-        Command::Train(TrainCommand::Correct(args)) => {
+        Command::Train(TrainArgs {
+            command: TrainCommand::Correct(args),
+            ..
+        }) => {
             check_direction(&args, Direction::TextCorrection)?;
             signscope_slt::cli::run_train(args)
         }
-        Command::Train(TrainCommand::Lora(args)) => signscope_lora::cli::run_train(args),
+        Command::Train(TrainArgs {
+            command: TrainCommand::Lora(args),
+            ..
+        }) => signscope_lora::cli::run_train(args),
         Command::MergeLora(args) => signscope_lora::cli::run_merge(args),
         Command::Eval(EvalCommand::Slr(args)) => {
             signscope_slr::cli::run(SlrCommand::Eval(args), &embedders::slr_embedder)

@@ -8,7 +8,9 @@
 //!   128 frames — the shapes of benches/train_step.py, which times the same architecture in
 //!   PyTorch (run both with benches/compare_train_step.sh).
 //!
-//! `cargo bench -p signscope-slr --bench recognize [-- REPS]`; prints medians.
+//! `cargo bench -p signscope-slr --bench recognize [-- REPS]`; prints medians. The training
+//! steps run on `signscope_nn::training_device()`: SIGNSCOPE_DEVICE=cuda with `--features cuda`
+//! times them on burn's CUDA backend (recognition always runs on the CPU).
 
 use std::time::Instant;
 
@@ -121,6 +123,13 @@ fn main() {
 
     // Training steps on the autodiff device: batch 32 x 128 frames.
     let device = signscope_nn::training_device();
+    println!(
+        "training device: {}",
+        signscope_nn::training_accelerator().unwrap_or("cpu")
+    );
+    // CUDA runs asynchronously: a phase has finished once the device has caught up. On the
+    // CPU backend `sync` returns at once.
+    let sync = |device: &Device| device.sync().expect("device sync");
     let (b, t) = (32, 128);
     for stage in [Stage::Alignment, Stage::Gloss] {
         let mut model = ScopeSlr::new(m, classes, stage, &device);
@@ -129,16 +138,19 @@ fn main() {
         let mut phases = [Vec::new(), Vec::new(), Vec::new()];
         for i in 0..reps + 1 {
             let data = batch(b, t, m.embedding_size, classes, &device);
+            sync(&device);
             let start = Instant::now();
             let loss = match stage {
                 Stage::Alignment => model.alignment_loss(m, &data),
                 Stage::Gloss => gloss_losses(m, model.gloss_log_probs(m, &data).0, &data, 0, 1).ctc,
             };
-            // The CPU backend runs eagerly, so each phase has finished when its call returns.
+            sync(&device);
             let forward = Instant::now();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
+            sync(&device);
             let backward = Instant::now();
             model = optimizer.step(1e-4, model, grads);
+            sync(&device);
             let end = Instant::now();
             if i > 0 {
                 // the first step warms up

@@ -2,7 +2,7 @@
 of training step time with benches/recognize.rs. Same shapes: batch 32 x 128 frames, 77 points,
 d 128, 4 heads, ff 256, 2 + 2 pre-LN layers (GELU), conv k5 s2, embeddings 384, 3 context turns
 + the aligned token, 170 classes, AdamW; stage 1 = L_emb, stage 2 = CTC with stage 1 frozen.
-usage: python train_step.py [REPS]   (torch CPU; threads from torch.get_num_threads())"""
+usage: python train_step.py [REPS] [cpu|cuda]   (threads from torch.get_num_threads() on CPU)"""
 import math
 import statistics
 import sys
@@ -10,6 +10,14 @@ import time
 
 import torch
 from torch import nn
+
+DEVICE = torch.device(sys.argv[2] if len(sys.argv) > 2 else "cpu")
+
+
+def sync():
+    # CUDA runs asynchronously: a phase has finished only once the device has caught up.
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 B, T, D, H, FF, E, C, TURNS = 32, 128, 128, 4, 256, 384, 170, 3
 
@@ -20,7 +28,7 @@ def sinusoidal(t, d):
     pe = torch.zeros(t, d)
     pe[:, 0::2] = torch.sin(pos * div)
     pe[:, 1::2] = torch.cos(pos * div)
-    return pe
+    return pe.to(DEVICE)
 
 
 def encoder(layers):
@@ -61,15 +69,16 @@ def main():
     torch.manual_seed(0)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     for stage in ("Alignment", "Gloss"):
-        model = Scope()
+        model = Scope().to(DEVICE)
         params = model.parameters() if stage == "Alignment" else list(model.context.parameters()) + [model.slots] + list(model.gloss.parameters()) + list(model.classifier.parameters())
         opt = torch.optim.AdamW(params, lr=1e-4)
         times, phases = [], []
         for i in range(reps + 1):
-            x = torch.randn(B, T, 77, 2)
-            sentence = torch.randn(B, E) * 0.05
-            context = torch.randn(B, TURNS, E) * 0.05
-            targets = torch.tensor([[1 + (b * 7 + j * 13) % (C - 1) for j in range(8)] for b in range(B)])
+            x = torch.randn(B, T, 77, 2, device=DEVICE)
+            sentence = torch.randn(B, E, device=DEVICE) * 0.05
+            context = torch.randn(B, TURNS, E, device=DEVICE) * 0.05
+            targets = torch.tensor([[1 + (b * 7 + j * 13) % (C - 1) for j in range(8)] for b in range(B)], device=DEVICE)
+            sync()
             start = time.perf_counter()
             if stage == "Alignment":
                 _, emb = model.stage1(x)
@@ -80,16 +89,19 @@ def main():
                 lp = model.stage2(hidden, aligned, context)
                 tp = lp.shape[1]
                 loss = ctc(lp.transpose(0, 1), targets, torch.full((B,), tp), torch.full((B,), 8))
+            sync()
             forward = time.perf_counter()
             opt.zero_grad()
             loss.backward()
+            sync()
             backward = time.perf_counter()
             opt.step()
+            sync()
             end = time.perf_counter()
             if i > 0:
                 times.append(end - start)
                 phases.append((forward - start, backward - forward, end - backward))
-        print(f"train step {stage} (batch {B} x {T} frames): median {statistics.median(times) * 1e3:.1f} ms  [pytorch {torch.__version__}, {torch.get_num_threads()} threads]")
+        print(f"train step {stage} (batch {B} x {T} frames): median {statistics.median(times) * 1e3:.1f} ms  [pytorch {torch.__version__}, {DEVICE.type}, {torch.get_num_threads()} threads]")
         f, b, o = (statistics.median(p[k] for p in phases) * 1e3 for k in range(3))
         print(f"phases {stage}: forward {f:.1f} ms, backward {b:.1f} ms, optimizer {o:.1f} ms")
 
