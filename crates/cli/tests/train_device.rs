@@ -22,10 +22,16 @@ fn an_unavailable_or_unknown_device_is_a_clear_error() {
     assert!(!ok);
     if cfg!(feature = "cuda") {
         // A CUDA build on a machine with a GPU gets past the check and fails on the config.
-        assert!(stderr.contains("CUDA") || stderr.contains(config), "{stderr}");
+        assert!(
+            stderr.contains("CUDA") || stderr.contains(config),
+            "{stderr}"
+        );
     } else {
         assert!(stderr.contains("--features cuda"), "{stderr}");
-        assert!(!stderr.contains(config), "the device is checked first: {stderr}");
+        assert!(
+            !stderr.contains(config),
+            "the device is checked first: {stderr}"
+        );
     }
 
     let (ok, stderr) = train(&["train", "slr", "--device", "tpu", config], None);

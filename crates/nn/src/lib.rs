@@ -10,6 +10,7 @@
 //! - [`checkpoint`]: atomic model files and checkpoint averaging
 //! - [`config`]: the `[model]` and `[training]` TOML sections
 
+pub mod alloc;
 pub mod checkpoint;
 pub mod config;
 pub mod dropout;

@@ -21,6 +21,10 @@ use signscope_slr::config::SlrConfig;
 use signscope_slr::decode::beam_search;
 use signscope_slr::model::{ScopeSlr, SlrBatch, Stage, gloss_losses, rows};
 
+/// The allocator `signscope train` runs with, so the step is timed as training runs it.
+#[global_allocator]
+static ALLOCATOR: signscope_nn::alloc::MiMalloc = signscope_nn::alloc::MiMalloc;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -56,6 +60,7 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(7);
+    signscope_nn::alloc::keep_freed_memory();
     let config = preset();
     let m = &config.model;
     let classes = 170;
