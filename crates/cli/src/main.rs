@@ -157,19 +157,7 @@ enum PoseCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let command = match cli.command {
-        Command::Train(TrainArgs { device, command }) => {
-            signscope_nn::alloc::keep_freed_memory();
-            let name = match device {
-                Some(choice) => signscope_nn::select_accelerator(choice)?,
-                None => signscope_nn::training_accelerator()?,
-            };
-            eprintln!("training on {name}");
-            Command::Train(TrainArgs { device, command })
-        }
-        other => other,
-    };
-    match command {
+    match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Pose(PoseCommand::Format(cmd)) => signscope_pose::cli::run(cmd),
         Command::Pose(PoseCommand::Process(cmd)) => signscope_pose::cli_proc::run_proc(cmd),
@@ -178,35 +166,32 @@ fn main() -> anyhow::Result<()> {
         Command::Produce(args) => signscope_slp::cli::run_with(args, &load_t2g),
         Command::Synth(args) => signscope_synth::cli::run(args),
         Command::Embed(args) => signscope_embed::cli::run(args),
-        Command::Train(TrainArgs {
-            command: TrainCommand::Slr(args),
-            ..
-        }) => signscope_slr::cli::run(SlrCommand::Train(args), &embedders::slr_embedder),
-        Command::Train(TrainArgs {
-            command: TrainCommand::Slt(args),
-            ..
-        }) => {
-            check_direction(&args, Direction::GlossToText)?;
-            signscope_slt::cli::run_train(args)
+        Command::Train(TrainArgs { device, command }) => {
+            signscope_nn::alloc::keep_freed_memory();
+            let name = match device {
+                Some(choice) => signscope_nn::select_accelerator(choice)?,
+                None => signscope_nn::training_accelerator()?,
+            };
+            eprintln!("training on {name}");
+            match command {
+                TrainCommand::Slr(args) => {
+                    signscope_slr::cli::run(SlrCommand::Train(args), &embedders::slr_embedder)
+                }
+                TrainCommand::Slt(args) => {
+                    check_direction(&args, Direction::GlossToText)?;
+                    signscope_slt::cli::run_train(args)
+                }
+                TrainCommand::T2g(args) => {
+                    check_direction(&args, Direction::TextToGloss)?;
+                    signscope_slt::cli::run_train(args)
+                }
+                TrainCommand::Correct(args) => {
+                    check_direction(&args, Direction::TextCorrection)?;
+                    signscope_slt::cli::run_train(args)
+                }
+                TrainCommand::Lora(args) => signscope_lora::cli::run_train(args),
+            }
         }
-        Command::Train(TrainArgs {
-            command: TrainCommand::T2g(args),
-            ..
-        }) => {
-            check_direction(&args, Direction::TextToGloss)?;
-            signscope_slt::cli::run_train(args)
-        }
-        Command::Train(TrainArgs {
-            command: TrainCommand::Correct(args),
-            ..
-        }) => {
-            check_direction(&args, Direction::TextCorrection)?;
-            signscope_slt::cli::run_train(args)
-        }
-        Command::Train(TrainArgs {
-            command: TrainCommand::Lora(args),
-            ..
-        }) => signscope_lora::cli::run_train(args),
         Command::MergeLora(args) => signscope_lora::cli::run_merge(args),
         Command::Eval(EvalCommand::Slr(args)) => {
             signscope_slr::cli::run(SlrCommand::Eval(args), &embedders::slr_embedder)

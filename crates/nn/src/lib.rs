@@ -71,7 +71,7 @@ pub fn select_accelerator(choice: Accelerator) -> anyhow::Result<&'static str> {
     if CHOSEN_ACCELERATOR.set(choice).is_err() && CHOSEN_ACCELERATOR.get() != Some(&choice) {
         anyhow::bail!("the training device was already chosen for this process");
     }
-    try_accelerator_device().map(|(_, name)| name)
+    training_accelerator()
 }
 
 /// The chosen backend's device without gradient recording.
