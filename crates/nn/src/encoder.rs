@@ -5,7 +5,8 @@
 //! fields and computes what `TransformerEncoder::forward` computes — pre- or post-norm
 //! residual blocks, multi-head self-attention with padded keys filled with the layer's
 //! `min_float`, (quiet) softmax, the feed-forward activation — with each dropout replaced by
-//! [`crate::dropout::forward`] at the same probability and training flag. Checkpoints are
+//! [`crate::dropout::forward`] at the same probability and training flag, and layer norms and
+//! softmax run as single autodiff operations ([`crate::fused`]). Checkpoints are
 //! unaffected; the test below holds the two forwards (and their gradients) equal.
 //!
 //! Shapes: `B` batch, `T` steps, `D` d_model, `H` heads, `Dk = D / H`.
@@ -14,9 +15,10 @@ use burn::nn::Linear;
 use burn::nn::attention::MultiHeadAttention;
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderLayer};
 use burn::prelude::*;
-use burn::tensor::activation::{quiet_softmax, softmax};
+use burn::tensor::activation::quiet_softmax;
 
 use crate::dropout::forward as drop;
+use crate::fused::{layer_norm, softmax};
 use crate::linear;
 
 /// x [B, T, D], mask_pad [B, T] (true = padded step) -> [B, T, D]
@@ -38,16 +40,16 @@ fn layer_forward(
     mask_pad: Option<Tensor<2, Bool>>,
 ) -> Tensor<3> {
     let attention_in = if layer.norm_first {
-        layer.norm_2.forward(x.clone())
+        layer_norm(&layer.norm_2, x.clone())
     } else {
         x.clone()
     };
     let attended = self_attention(&layer.mha, attention_in, mask_pad);
     let mut x = x + drop(&layer.dropout, attended);
     let ff_in = if layer.norm_first {
-        layer.norm_1.forward(x.clone())
+        layer_norm(&layer.norm_1, x.clone())
     } else {
-        x = layer.norm_1.forward(x);
+        x = layer_norm(&layer.norm_1, x);
         x.clone()
     };
     let ff = &layer.pwff;
@@ -60,7 +62,7 @@ fn layer_forward(
     if layer.norm_first {
         x
     } else {
-        layer.norm_2.forward(x)
+        layer_norm(&layer.norm_2, x)
     }
 }
 
@@ -88,7 +90,7 @@ fn self_attention(
     let weights = if mha.quiet_softmax {
         quiet_softmax(scores, 3)
     } else {
-        softmax(scores, 3)
+        softmax(scores)
     };
     let context = drop(&mha.dropout, weights)
         .matmul(value)

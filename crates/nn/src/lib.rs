@@ -8,6 +8,7 @@
 //! - [`train`]: a resumable training loop (AdamW, schedules, clipping, checkpoints, averaging)
 //! - [`plot`]: loss / dev-score curves as SVG
 //! - [`checkpoint`]: atomic model files and checkpoint averaging
+//! - [`fused`]: layer normalization and softmax as single autodiff operations on the CPU
 //! - [`config`]: the `[model]` and `[training]` TOML sections
 
 pub mod alloc;
@@ -15,6 +16,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod dropout;
 pub mod encoder;
+pub mod fused;
 pub mod linear;
 pub mod loss;
 pub mod plot;

@@ -10,7 +10,9 @@ use burn::nn::{
     Linear, LinearConfig,
 };
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, relu, softmax};
+use burn::tensor::activation::{gelu, relu};
+
+use crate::fused::{layer_norm, softmax};
 
 use crate::config::{Activation, ModelConfig, PositionEncoding};
 use crate::dropout;
@@ -76,7 +78,7 @@ impl MultiHeadAttention {
         let q = self.split_heads(crate::linear::forward(&self.query, query));
         // [B, H, Tq, Tk]
         let logits = q.matmul(key.swap_dims(2, 3)) / (self.d_head as f64).sqrt() + bias;
-        let weights = dropout::forward(&self.dropout, softmax(logits, 3));
+        let weights = dropout::forward(&self.dropout, softmax(logits));
         // [B, H, Tq, Dh] -> [B, Tq, D]
         let context = weights.matmul(value).swap_dims(1, 2).reshape([b, tq, d]);
         crate::linear::forward(&self.output, context)
@@ -147,12 +149,12 @@ impl EncoderLayer {
 
     /// x [B, S, D], source_bias [B, 1, 1, S] -> [B, S, D]
     fn forward(&self, x: Tensor<3>, source_bias: Tensor<4>) -> Tensor<3> {
-        let h = self.self_attention_norm.forward(x.clone());
+        let h = layer_norm(&self.self_attention_norm, x.clone());
         let x = x + dropout::forward(
             &self.dropout,
             self.self_attention.forward(h.clone(), h, source_bias),
         );
-        let h = self.feed_forward_norm.forward(x.clone());
+        let h = layer_norm(&self.feed_forward_norm, x.clone());
         x + dropout::forward(&self.dropout, self.feed_forward.forward(h))
     }
 }
@@ -198,23 +200,23 @@ impl DecoderLayer {
         target_bias: Tensor<4>,
         source_bias: Tensor<4>,
     ) -> Tensor<3> {
-        let h = self.self_attention_norm.forward(x.clone());
+        let h = layer_norm(&self.self_attention_norm, x.clone());
         let x = x + dropout::forward(
             &self.dropout,
             self.self_attention.forward(h.clone(), h, target_bias),
         );
-        let h = self.cross_attention_norm.forward(x.clone());
+        let h = layer_norm(&self.cross_attention_norm, x.clone());
         let x = x + dropout::forward(
             &self.dropout,
             self.cross_attention.forward(h, memory, source_bias),
         );
-        let h = self.feed_forward_norm.forward(x.clone());
+        let h = layer_norm(&self.feed_forward_norm, x.clone());
         x + dropout::forward(&self.dropout, self.feed_forward.forward(h))
     }
 
     /// One incremental step. x [B, 1, D]; the cache grows by one position.
     fn step(&self, x: Tensor<3>, cache: &mut LayerCache, source_bias: Tensor<4>) -> Tensor<3> {
-        let h = self.self_attention_norm.forward(x.clone());
+        let h = layer_norm(&self.self_attention_norm, x.clone());
         let (k, v) = self.self_attention.project_key_value(h.clone());
         let (k, v) = match (cache.self_key.take(), cache.self_value.take()) {
             (Some(pk), Some(pv)) => (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2)),
@@ -226,14 +228,14 @@ impl DecoderLayer {
         // Every cached position precedes the query: nothing to hide.
         let no_bias = Tensor::<4>::zeros([b, 1, 1, 1], &x.device());
         let x = x + self.self_attention.attend(h, k, v, no_bias);
-        let h = self.cross_attention_norm.forward(x.clone());
+        let h = layer_norm(&self.cross_attention_norm, x.clone());
         let x = x + self.cross_attention.attend(
             h,
             cache.cross_key.clone(),
             cache.cross_value.clone(),
             source_bias,
         );
-        let h = self.feed_forward_norm.forward(x.clone());
+        let h = layer_norm(&self.feed_forward_norm, x.clone());
         x + self.feed_forward.forward(h)
     }
 }
@@ -430,7 +432,7 @@ impl Seq2Seq {
         for layer in &self.encoder_layers {
             x = layer.forward(x, bias.clone());
         }
-        self.encoder_norm.forward(x)
+        layer_norm(&self.encoder_norm, x)
     }
 
     /// hidden [.., D] -> logits [.., V]
@@ -459,7 +461,7 @@ impl Seq2Seq {
             x = layer.forward(x, memory.clone(), target_bias.clone(), source_bias.clone());
         }
         debug_assert_eq!(x.dims()[..2], [b, t]);
-        self.project(self.decoder_norm.forward(x))
+        self.project(layer_norm(&self.decoder_norm, x))
     }
 
     /// Encodes the source and prepares an empty incremental-decoding state.
@@ -503,7 +505,7 @@ impl Seq2Seq {
         }
         state.position += 1;
         let logits = self
-            .project(self.decoder_norm.forward(x))
+            .project(layer_norm(&self.decoder_norm, x))
             .reshape([b, self.target_vocab_size()]);
         burn::tensor::activation::log_softmax(logits, 1)
     }

@@ -1,0 +1,437 @@
+//! Layer normalization and softmax as single autodiff operations on the CPU backend.
+//!
+//! burn's autodiff has no node of its own for either: it records `layer_norm` as the ten
+//! primitive operations it is written in (mean, subtract, square, mean, add, sqrt, divide,
+//! reshape, multiply, add) and `softmax` as five (max, subtract, exp, sum, divide), and each
+//! of them allocates its output in the forward pass and its gradient in the backward pass,
+//! with broadcast gradients reduced again. PyTorch runs each as one fused kernel forward and
+//! one backward. Here each is one node: the forward pass is burn-flex's own fused kernel,
+//! and the backward pass is one sweep over the rows (below), split across cores.
+//!
+//! Only f32 tensors on burn's Flex CPU backend (with or without autodiff) take this path;
+//! any other device or dtype (the CUDA backend, half precision) runs burn's own composed
+//! operations, which compute the same function.
+//!
+//! Shapes: `N` rows (every leading dimension flattened), `D` the normalized or softmax
+//! dimension (the last).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, DispatchDevice, TensorMetadata, backend_extension};
+use burn::nn::LayerNorm;
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+use rayon::prelude::*;
+
+/// Rows handed to one rayon task: enough work per task to amortize the scheduling.
+const ROWS_PER_TASK: usize = 64;
+
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedOps: Backend {
+    /// x [.., D], gamma [D], beta [D] -> (x - mean) / sqrt(var + epsilon) * gamma + beta
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self>;
+
+    /// x [.., D] -> softmax over the last dimension
+    fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+impl FusedOps for Flex {
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        burn::backend::flex::ops::activation::layer_norm(x, gamma, Some(beta), epsilon)
+    }
+
+    fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let last = x.shape().num_dims() - 1;
+        burn::backend::flex::ops::activation::softmax(x, last)
+    }
+}
+
+impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LayerNormBackward;
+
+        impl Backward<Flex, 3> for LayerNormBackward {
+            /// the input and gamma of the forward pass, and epsilon
+            type State = (FlexTensor, FlexTensor, f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let grad = grads.consume::<Flex>(&ops.node);
+                let (x, gamma, epsilon) = ops.state;
+                let (dx, dgamma, dbeta) = layer_norm_backward(&x, &gamma, &grad, epsilon);
+                for (node, value) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+                    if let Some(node) = node {
+                        grads.register::<Flex>(node.id, value);
+                    }
+                }
+            }
+        }
+
+        let nodes = [x.node(), gamma.node(), beta.node()];
+        let (x, gamma, beta) = (
+            x.into_primitive(),
+            gamma.into_primitive(),
+            beta.into_primitive(),
+        );
+        match LayerNormBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let output = Flex::fused_layer_norm(x.clone(), gamma.clone(), beta, epsilon);
+                prep.finish((x, gamma, epsilon), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(Flex::fused_layer_norm(x, gamma, beta, epsilon))
+            }
+        }
+    }
+
+    fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct SoftmaxBackward;
+
+        impl Backward<Flex, 1> for SoftmaxBackward {
+            /// the output of the forward pass
+            type State = FlexTensor;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x] = ops.parents;
+                let grad = grads.consume::<Flex>(&ops.node);
+                if let Some(node) = node_x {
+                    grads.register::<Flex>(node.id, softmax_backward(&ops.state, &grad));
+                }
+            }
+        }
+
+        let nodes = [x.node()];
+        let x = x.into_primitive();
+        match SoftmaxBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let output = Flex::fused_softmax(x);
+                prep.finish(output.clone(), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::fused_softmax(x)),
+        }
+    }
+}
+
+/// `SIGNSCOPE_FUSED=0` runs burn's composed operations instead, so benchmarks can time both
+/// in one binary and a suspected kernel fault can be ruled out without a rebuild.
+fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("SIGNSCOPE_FUSED").map_or(true, |v| v != "0"))
+}
+
+/// Whether `x` lives on the Flex backend (with or without autodiff) as f32.
+fn fusable<const D: usize>(x: &Tensor<D>) -> bool {
+    if !enabled() {
+        return false;
+    }
+    let on_flex = match x.device().as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        DispatchDevice::Autodiff(device) => matches!(**device, DispatchDevice::Flex(_)),
+        #[allow(unreachable_patterns)]
+        _ => false,
+    };
+    on_flex && x.dtype() == DType::F32
+}
+
+/// `norm.forward(x)`, as one autodiff node on the CPU backend.
+pub fn layer_norm<const D: usize>(norm: &LayerNorm, x: Tensor<D>) -> Tensor<D> {
+    match (&norm.beta, layer_norm_epsilon(norm)) {
+        (Some(beta), Some(epsilon)) if fusable(&x) && norm.gamma.val().dtype() == DType::F32 => {
+            Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_layer_norm(
+                x.into_dispatch(),
+                norm.gamma.val().into_dispatch(),
+                beta.val().into_dispatch(),
+                epsilon,
+            ))
+        }
+        _ => norm.forward(x),
+    }
+}
+
+/// `burn::tensor::activation::softmax(x, D - 1)`, as one autodiff node on the CPU backend.
+pub fn softmax<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if fusable(&x) {
+        Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_softmax(
+            x.into_dispatch(),
+        ))
+    } else {
+        burn::tensor::activation::softmax(x, D - 1)
+    }
+}
+
+/// The epsilon a `LayerNorm` was configured with. burn keeps the field private and shows it
+/// only in the module's display (`epsilon: 0.00001`), which prints the f64 exactly.
+fn layer_norm_epsilon(norm: &LayerNorm) -> Option<f64> {
+    let shown = norm.to_string();
+    let start = shown.find("epsilon: ")? + "epsilon: ".len();
+    let rest = &shown[start..];
+    let end = rest.find([',', '}', ' ', '\n']).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// Contiguous f32 values of a Flex tensor, copied only when its layout needs it.
+fn values(tensor: &FlexTensor) -> (FlexTensor, Vec<usize>) {
+    let contiguous = tensor.to_contiguous();
+    let shape = contiguous.layout().shape().to_vec();
+    (contiguous, shape)
+}
+
+fn slice(tensor: &FlexTensor) -> &[f32] {
+    assert_eq!(tensor.dtype(), DType::F32, "fused kernels take f32 tensors");
+    tensor
+        .as_slice::<f32>()
+        .expect("a contiguous tensor has a contiguous slice")
+}
+
+fn flex_tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// Gradients of layer normalization for one sweep over the rows:
+/// x̂ = (x - mean) · r with r = 1 / sqrt(var + ε), g_y = grad · γ,
+/// dx = r · (g_y - mean(g_y) - x̂ · mean(g_y · x̂)), dγ = Σ_rows grad · x̂, dβ = Σ_rows grad.
+fn layer_norm_backward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    grad: &FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let (x, shape) = values(x);
+    let (gamma, _) = values(gamma);
+    let (grad, _) = values(grad);
+    let (x, gamma, grad) = (slice(&x), slice(&gamma), slice(&grad));
+    let d = *shape.last().expect("layer norm of a scalar");
+    assert_eq!(
+        gamma.len(),
+        d,
+        "layer norm: gamma has {} values for rows of {d}",
+        gamma.len()
+    );
+    assert_eq!(
+        grad.len(),
+        x.len(),
+        "layer norm: gradient and input differ in size"
+    );
+    let epsilon = epsilon as f32;
+
+    let mut dx = vec![0.0f32; x.len()];
+    let chunk = ROWS_PER_TASK * d.max(1);
+    let (dgamma, dbeta) = dx
+        .par_chunks_mut(chunk)
+        .zip(x.par_chunks(chunk))
+        .zip(grad.par_chunks(chunk))
+        .map(|((dx, x), grad)| {
+            let mut dgamma = vec![0.0f32; d];
+            let mut dbeta = vec![0.0f32; d];
+            let mut x_hat = vec![0.0f32; d];
+            for ((dx, x), grad) in dx
+                .chunks_exact_mut(d)
+                .zip(x.chunks_exact(d))
+                .zip(grad.chunks_exact(d))
+            {
+                let n = d as f32;
+                let mean = x.iter().sum::<f32>() / n;
+                let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+                let r = 1.0 / (var + epsilon).sqrt();
+                let (mut sum_gy, mut sum_gy_xhat) = (0.0f32, 0.0f32);
+                for i in 0..d {
+                    let xh = (x[i] - mean) * r;
+                    x_hat[i] = xh;
+                    let gy = grad[i] * gamma[i];
+                    sum_gy += gy;
+                    sum_gy_xhat += gy * xh;
+                    dgamma[i] += grad[i] * xh;
+                    dbeta[i] += grad[i];
+                }
+                let (mean_gy, mean_gy_xhat) = (sum_gy / n, sum_gy_xhat / n);
+                for i in 0..d {
+                    dx[i] = r * (grad[i] * gamma[i] - mean_gy - x_hat[i] * mean_gy_xhat);
+                }
+            }
+            (dgamma, dbeta)
+        })
+        .reduce(
+            || (vec![0.0f32; d], vec![0.0f32; d]),
+            |(mut ga, mut ba), (gb, bb)| {
+                ga.iter_mut().zip(&gb).for_each(|(a, b)| *a += b);
+                ba.iter_mut().zip(&bb).for_each(|(a, b)| *a += b);
+                (ga, ba)
+            },
+        );
+    (
+        flex_tensor(dx, shape),
+        flex_tensor(dgamma, vec![d]),
+        flex_tensor(dbeta, vec![d]),
+    )
+}
+
+/// Gradient of softmax over the last dimension from its output y: dx = y · (grad - Σ grad · y).
+fn softmax_backward(output: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
+    let (y, shape) = values(output);
+    let (grad, _) = values(grad);
+    let (y, grad) = (slice(&y), slice(&grad));
+    assert_eq!(
+        grad.len(),
+        y.len(),
+        "softmax: gradient and output differ in size"
+    );
+    let d = *shape.last().expect("softmax of a scalar");
+    let mut dx = vec![0.0f32; y.len()];
+    let chunk = ROWS_PER_TASK * d.max(1);
+    dx.par_chunks_mut(chunk)
+        .zip(y.par_chunks(chunk))
+        .zip(grad.par_chunks(chunk))
+        .for_each(|((dx, y), grad)| {
+            for ((dx, y), grad) in dx
+                .chunks_exact_mut(d)
+                .zip(y.chunks_exact(d))
+                .zip(grad.chunks_exact(d))
+            {
+                let dot: f32 = y.iter().zip(grad).map(|(y, g)| y * g).sum();
+                for ((dx, y), g) in dx.iter_mut().zip(y).zip(grad) {
+                    *dx = y * (g - dot);
+                }
+            }
+        });
+    flex_tensor(dx, shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::LayerNormConfig;
+    use burn::tensor::Distribution;
+
+    fn max_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+        (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    #[test]
+    fn epsilon_is_read_from_the_module() {
+        let device = crate::cpu_device();
+        for epsilon in [1e-5, 1e-6, 0.25, 1e-12] {
+            let norm = LayerNormConfig::new(8).with_epsilon(epsilon).init(&device);
+            assert_eq!(layer_norm_epsilon(&norm), Some(epsilon));
+        }
+    }
+
+    /// Same values and gradients (input, gamma, beta) as burn's composed layer norm, on a
+    /// transposed (non-contiguous) input, with trained-looking gamma and beta.
+    #[test]
+    fn layer_norm_matches_burn() {
+        let device = crate::training_device();
+        device.seed(11);
+        for (epsilon, d) in [(1e-5, 32), (0.1, 7)] {
+            let mut norm = LayerNormConfig::new(d).with_epsilon(epsilon).init(&device);
+            // trained-looking parameters, still leaves of the graph
+            let shift = |p: Tensor<1>| {
+                (p + Tensor::random([d], Distribution::Normal(0.0, 0.5), &device))
+                    .detach()
+                    .require_grad()
+            };
+            norm.gamma = norm.gamma.map(shift);
+            norm.beta = norm.beta.map(|b| b.map(shift));
+            let x = Tensor::<3>::random([5, d, 3], Distribution::Normal(1.0, 2.0), &device);
+            assert!(fusable(&x), "the CPU training device takes the fused path");
+            let weights = Tensor::<3>::random([5, 3, d], Distribution::Normal(0.0, 1.0), &device);
+
+            let burn_in = x.clone().require_grad();
+            let burn_out = norm.forward(burn_in.clone().swap_dims(1, 2));
+            let ours_in = x.require_grad();
+            let ours_out = layer_norm(&norm, ours_in.clone().swap_dims(1, 2));
+            assert!(max_diff(burn_out.clone(), ours_out.clone()) < 1e-5);
+
+            let g_burn = (burn_out * weights.clone()).sum().backward();
+            let g_ours = (ours_out * weights).sum().backward();
+            let dx = max_diff(
+                burn_in.grad(&g_burn).unwrap(),
+                ours_in.grad(&g_ours).unwrap(),
+            );
+            assert!(dx < 1e-4, "input gradients differ by {dx}");
+            let gamma = norm.gamma.val();
+            let dgamma = max_diff(gamma.grad(&g_burn).unwrap(), gamma.grad(&g_ours).unwrap());
+            assert!(dgamma < 1e-4, "gamma gradients differ by {dgamma}");
+            let beta = norm.beta.as_ref().unwrap().val();
+            let dbeta = max_diff(beta.grad(&g_burn).unwrap(), beta.grad(&g_ours).unwrap());
+            assert!(dbeta < 1e-4, "beta gradients differ by {dbeta}");
+        }
+    }
+
+    /// Same values and input gradient as burn's softmax, including rows with masked
+    /// (very negative) entries, on more rows than one rayon task takes.
+    #[test]
+    fn softmax_matches_burn() {
+        let device = crate::training_device();
+        device.seed(5);
+        let x = Tensor::<4>::random([3, 2, 70, 9], Distribution::Normal(0.0, 3.0), &device);
+        let mask =
+            Tensor::<4>::random([3, 2, 70, 9], Distribution::Default, &device).greater_elem(0.8);
+        let x = x.mask_fill(mask, -1.0e9);
+        assert!(fusable(&x), "the CPU training device takes the fused path");
+        let weights = Tensor::<4>::random([3, 2, 70, 9], Distribution::Normal(0.0, 1.0), &device);
+
+        let burn_in = x.clone().require_grad();
+        let burn_out = burn::tensor::activation::softmax(burn_in.clone(), 3);
+        let ours_in = x.require_grad();
+        let ours_out = softmax(ours_in.clone());
+        assert!(max_diff(burn_out.clone(), ours_out.clone()) < 1e-6);
+        let g_burn = (burn_out * weights.clone()).sum().backward();
+        let g_ours = (ours_out * weights).sum().backward();
+        let dx = max_diff(
+            burn_in.grad(&g_burn).unwrap(),
+            ours_in.grad(&g_ours).unwrap(),
+        );
+        assert!(dx < 1e-5, "input gradients differ by {dx}");
+    }
+
+    /// Without autodiff the fused path still computes the same function.
+    #[test]
+    fn inference_device_matches_burn() {
+        let device = crate::cpu_device();
+        device.seed(2);
+        let norm = LayerNormConfig::new(16).init(&device);
+        let x = Tensor::<2>::random([40, 16], Distribution::Normal(0.0, 1.0), &device);
+        assert!(max_diff(norm.forward(x.clone()), layer_norm(&norm, x.clone())) < 1e-5);
+        let s = burn::tensor::activation::softmax(x.clone(), 1);
+        assert!(max_diff(s, softmax(x)) < 1e-6);
+    }
+}
