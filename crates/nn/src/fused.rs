@@ -174,17 +174,19 @@ fn fusable<const D: usize>(x: &Tensor<D>) -> bool {
 
 /// `norm.forward(x)`, as one autodiff node on the CPU backend.
 pub fn layer_norm<const D: usize>(norm: &LayerNorm, x: Tensor<D>) -> Tensor<D> {
-    match (&norm.beta, layer_norm_epsilon(norm)) {
-        (Some(beta), Some(epsilon)) if fusable(&x) && norm.gamma.val().dtype() == DType::F32 => {
-            Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_layer_norm(
-                x.into_dispatch(),
-                norm.gamma.val().into_dispatch(),
-                beta.val().into_dispatch(),
-                epsilon,
-            ))
-        }
-        _ => norm.forward(x),
+    let gamma = norm.gamma.val();
+    if fusable(&x)
+        && gamma.dtype() == DType::F32
+        && let (Some(beta), Some(epsilon)) = (&norm.beta, layer_norm_epsilon(norm))
+    {
+        return Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_layer_norm(
+            x.into_dispatch(),
+            gamma.into_dispatch(),
+            beta.val().into_dispatch(),
+            epsilon,
+        ));
     }
+    norm.forward(x)
 }
 
 /// `burn::tensor::activation::softmax(x, D - 1)`, as one autodiff node on the CPU backend.
