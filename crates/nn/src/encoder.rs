@@ -5,20 +5,21 @@
 //! fields and computes what `TransformerEncoder::forward` computes — pre- or post-norm
 //! residual blocks, multi-head self-attention with padded keys filled with the layer's
 //! `min_float`, (quiet) softmax, the feed-forward activation — with each dropout replaced by
-//! [`crate::dropout::forward`] at the same probability and training flag, and layer norms and
-//! softmax run as single autodiff operations ([`crate::fused`]). Checkpoints are
+//! [`crate::dropout::forward`] at the same probability and training flag, and layer norms,
+//! softmax and GELU run as single autodiff operations ([`crate::fused`]). Checkpoints are
 //! unaffected; the test below holds the two forwards (and their gradients) equal.
 //!
 //! Shapes: `B` batch, `T` steps, `D` d_model, `H` heads, `Dk = D / H`.
 
 use burn::nn::Linear;
+use burn::nn::activation::Activation;
 use burn::nn::attention::MultiHeadAttention;
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderLayer};
 use burn::prelude::*;
 use burn::tensor::activation::quiet_softmax;
 
 use crate::dropout::forward as drop;
-use crate::fused::{layer_norm, softmax};
+use crate::fused::{gelu, layer_norm, softmax};
 use crate::linear;
 
 /// x [B, T, D], mask_pad [B, T] (true = padded step) -> [B, T, D]
@@ -53,11 +54,12 @@ fn layer_forward(
         x.clone()
     };
     let ff = &layer.pwff;
-    let hidden = drop(
-        &ff.dropout,
-        ff.activation
-            .forward(linear::forward(&ff.linear_inner, ff_in)),
-    );
+    let inner = linear::forward(&ff.linear_inner, ff_in);
+    let activated = match &ff.activation {
+        Activation::Gelu(_) => gelu(inner),
+        other => other.forward(inner),
+    };
+    let hidden = drop(&ff.dropout, activated);
     let x = x + drop(&layer.dropout, linear::forward(&ff.linear_outer, hidden));
     if layer.norm_first {
         x

@@ -10,9 +10,9 @@ use burn::nn::{
     Linear, LinearConfig,
 };
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, relu};
+use burn::tensor::activation::relu;
 
-use crate::fused::{layer_norm, softmax};
+use crate::fused::{gelu, layer_norm, softmax};
 
 use crate::config::{Activation, ModelConfig, PositionEncoding};
 use crate::dropout;

@@ -6,8 +6,8 @@
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
 use signscope_nn::encoder::encoder_forward;
+use signscope_nn::fused::gelu;
 use signscope_nn::linear;
 use signscope_nn::seq2seq::sinusoidal_positions;
 
