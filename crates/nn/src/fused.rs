@@ -129,73 +129,63 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     }
 
     fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct SoftmaxBackward;
-
-        impl Backward<Flex, 1> for SoftmaxBackward {
-            /// the output of the forward pass
-            type State = FlexTensor;
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                _checkpointer: &mut Checkpointer,
-            ) {
-                let [node_x] = ops.parents;
-                let grad = grads.consume::<Flex>(&ops.node);
-                if let Some(node) = node_x {
-                    grads.register::<Flex>(node.id, softmax_backward(&ops.state, &grad));
-                }
-            }
-        }
-
-        let nodes = [x.node()];
-        let x = x.into_primitive();
-        match SoftmaxBackward
-            .prepare::<C>(nodes)
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let output = Flex::fused_softmax(x);
-                prep.finish(output.clone(), output)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::fused_softmax(x)),
-        }
+        elementwise_node::<C>(x, Flex::fused_softmax, Saved::Output, softmax_backward)
     }
 
     fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct GeluBackward;
+        elementwise_node::<C>(x, Flex::fused_gelu, Saved::Input, gelu_backward)
+    }
+}
 
-        impl Backward<Flex, 1> for GeluBackward {
-            /// the input of the forward pass
-            type State = FlexTensor;
+/// Which tensor of the forward pass an element-wise node's backward reads.
+#[derive(Clone, Copy, Debug)]
+enum Saved {
+    Input,
+    Output,
+}
 
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                _checkpointer: &mut Checkpointer,
-            ) {
-                let [node_x] = ops.parents;
-                let grad = grads.consume::<Flex>(&ops.node);
-                if let Some(node) = node_x {
-                    grads.register::<Flex>(node.id, gelu_backward(&ops.state, &grad));
-                }
-            }
+/// An autodiff node of one input: `backward(saved, grad)` gives the input's gradient.
+#[derive(Debug)]
+struct ElementwiseBackward {
+    backward: fn(&FlexTensor, &FlexTensor) -> FlexTensor,
+}
+
+impl Backward<Flex, 1> for ElementwiseBackward {
+    type State = FlexTensor;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, (self.backward)(&ops.state, &grad));
         }
+    }
+}
 
-        let nodes = [x.node()];
-        let x = x.into_primitive();
-        match GeluBackward.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let output = Flex::fused_gelu(x.clone());
-                prep.finish(x, output)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::fused_gelu(x)),
+fn elementwise_node<C: CheckpointStrategy>(
+    x: FloatTensor<Autodiff<Flex, C>>,
+    forward: fn(FlexTensor) -> FlexTensor,
+    saved: Saved,
+    backward: fn(&FlexTensor, &FlexTensor) -> FlexTensor,
+) -> FloatTensor<Autodiff<Flex, C>> {
+    let nodes = [x.node()];
+    let x = x.into_primitive();
+    let node = ElementwiseBackward { backward };
+    match node.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let output = forward(x.clone());
+            let state = match saved {
+                Saved::Input => x,
+                Saved::Output => output.clone(),
+            };
+            prep.finish(state, output)
         }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x)),
     }
 }
 
