@@ -1,12 +1,14 @@
-//! Layer normalization and softmax as single autodiff operations on the CPU backend.
+//! Layer normalization, softmax and GELU as single autodiff operations on the CPU backend.
 //!
-//! burn's autodiff has no node of its own for either: it records `layer_norm` as the ten
+//! burn's autodiff has no node of its own for the first two: it records `layer_norm` as the ten
 //! primitive operations it is written in (mean, subtract, square, mean, add, sqrt, divide,
 //! reshape, multiply, add) and `softmax` as five (max, subtract, exp, sum, divide), and each
 //! of them allocates its output in the forward pass and its gradient in the backward pass,
 //! with broadcast gradients reduced again. PyTorch runs each as one fused kernel forward and
 //! one backward. Here each is one node: the forward pass is burn-flex's own fused kernel,
-//! and the backward pass is one sweep over the rows (below), split across cores.
+//! and the backward pass is one sweep over the rows (below), split across cores. GELU has its
+//! own node in burn, but burn-flex computes it with the scalar libm `erff` per value; here erf
+//! and exp are straight-line arithmetic that vectorizes (module `gelu` below).
 //!
 //! Only f32 tensors on burn's Flex CPU backend (with or without autodiff) take this path;
 //! any other device or dtype (the CUDA backend, half precision) runs burn's own composed
@@ -569,6 +571,26 @@ mod tests {
         }
     }
 
+    /// Largest differences (values, input gradients) between burn's `theirs` and our `ours`
+    /// on `x`, with the output weighted by random values before the backward pass.
+    fn compare_with_burn<const D: usize>(
+        x: Tensor<D>,
+        theirs: impl Fn(Tensor<D>) -> Tensor<D>,
+        ours: impl Fn(Tensor<D>) -> Tensor<D>,
+    ) -> (f32, f32) {
+        assert!(fusable(&x), "the CPU training device takes the fused path");
+        let weights = Tensor::<D>::random(x.dims(), Distribution::Normal(0.0, 1.0), &x.device());
+        let burn_in = x.clone().require_grad();
+        let burn_out = theirs(burn_in.clone());
+        let ours_in = x.require_grad();
+        let ours_out = ours(ours_in.clone());
+        let dy = max_diff(burn_out.clone(), ours_out.clone());
+        let g_burn = (burn_out * weights.clone()).sum().backward();
+        let g_ours = (ours_out * weights).sum().backward();
+        let dx = grad_diff((&burn_in, &g_burn), (&ours_in, &g_ours));
+        (dy, dx)
+    }
+
     /// Same values and input gradient as burn's softmax, including rows with masked
     /// (very negative) entries, on more rows than one rayon task takes.
     #[test]
@@ -579,17 +601,8 @@ mod tests {
         let mask =
             Tensor::<4>::random([3, 2, 70, 9], Distribution::Default, &device).greater_elem(0.8);
         let x = x.mask_fill(mask, -1.0e9);
-        assert!(fusable(&x), "the CPU training device takes the fused path");
-        let weights = Tensor::<4>::random([3, 2, 70, 9], Distribution::Normal(0.0, 1.0), &device);
-
-        let burn_in = x.clone().require_grad();
-        let burn_out = burn::tensor::activation::softmax(burn_in.clone(), 3);
-        let ours_in = x.require_grad();
-        let ours_out = softmax(ours_in.clone());
-        assert!(max_diff(burn_out.clone(), ours_out.clone()) < 1e-6);
-        let g_burn = (burn_out * weights.clone()).sum().backward();
-        let g_ours = (ours_out * weights).sum().backward();
-        let dx = grad_diff((&burn_in, &g_burn), (&ours_in, &g_ours));
+        let (dy, dx) = compare_with_burn(x, |x| burn::tensor::activation::softmax(x, 3), softmax);
+        assert!(dy < 1e-6, "values differ by {dy}");
         assert!(dx < 1e-5, "input gradients differ by {dx}");
     }
 
@@ -609,17 +622,8 @@ mod tests {
             ],
             0,
         );
-        assert!(fusable(&x), "the CPU training device takes the fused path");
-        let weights = Tensor::<2>::random(x.dims(), Distribution::Normal(0.0, 1.0), &device);
-        let burn_in = x.clone().require_grad();
-        let burn_out = burn::tensor::activation::gelu(burn_in.clone());
-        let ours_in = x.require_grad();
-        let ours_out = gelu(ours_in.clone());
-        let dy = max_diff(burn_out.clone(), ours_out.clone());
+        let (dy, dx) = compare_with_burn(x, burn::tensor::activation::gelu, gelu);
         assert!(dy < 2e-6, "values differ by {dy}");
-        let g_burn = (burn_out * weights.clone()).sum().backward();
-        let g_ours = (ours_out * weights).sum().backward();
-        let dx = grad_diff((&burn_in, &g_burn), (&ours_in, &g_ours));
         assert!(dx < 2e-6, "input gradients differ by {dx}");
     }
 
