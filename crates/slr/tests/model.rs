@@ -36,6 +36,7 @@ fn batch(device: &Device) -> SlrBatch {
 fn shapes_and_finite_losses() {
     let config = tiny_config();
     let device = signscope_nn::training_device();
+    device.seed(5);
     let model = ScopeSlr::new(&config, 4, Stage::Gloss, &device);
     let batch = batch(&device);
     let (log_probs, padding) = model.gloss_log_probs(&config, &batch);
@@ -52,9 +53,19 @@ fn shapes_and_finite_losses() {
     assert!(ctc.is_finite() && ctc > 0.0);
     let mwer = losses.mwer.expect("n-best requested");
     let mwer_value = mwer.clone().into_scalar::<f32>();
+    // A CTC hypothesis has at most T' labels, so its word errors are at most
+    // max(|reference|, T'); the loss is the batch mean of expected errors. (A bound of
+    // |reference| alone is wrong: insertions can exceed it, as a CI run showed at 3.06.)
+    let bound: f32 = batch
+        .targets
+        .iter()
+        .zip(&batch.frames)
+        .map(|(target, &frames)| target.len().max(config.motion_steps(frames)) as f32)
+        .sum::<f32>()
+        / batch.targets.len() as f32;
     assert!(
-        (0.0..=3.0 + 1e-4).contains(&mwer_value),
-        "expected errors {mwer_value}"
+        (0.0..=bound + 1e-4).contains(&mwer_value),
+        "expected errors {mwer_value} outside [0, {bound}]"
     );
     // Stage 1 is frozen in stage 2: gradients reach the gloss encoder only.
     let grads = (losses.ctc + mwer).backward();
