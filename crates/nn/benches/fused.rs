@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use burn::nn::LayerNormConfig;
 use burn::prelude::*;
-use burn::tensor::Distribution;
+use burn::tensor::{Distribution, TensorData};
 use signscope_nn::fused;
 
 #[global_allocator]
@@ -44,6 +44,18 @@ fn main() {
     let inner = Tensor::<3>::random([32, 64, 256], normal, &device);
     let scores = Tensor::<4>::random([32, 4, 64, 64], normal, &device);
     let norm = LayerNormConfig::new(128).init(&device);
+    // every other sequence is 48 of 64 steps long
+    let padded: Vec<bool> = (0..32 * 64)
+        .map(|i| (i / 64) % 2 == 1 && i % 64 >= 48)
+        .collect();
+    let padding = Tensor::<2, Bool>::from_data(TensorData::new(padded, [32, 64]), &device);
+    let divisor = 32f32.sqrt();
+    let burn_attention = |x: Tensor<4>| {
+        let x = x
+            .div_scalar(divisor)
+            .mask_fill(padding.clone().reshape([32, 1, 1, 64]), -1.0e4);
+        burn::tensor::activation::softmax(x, 3)
+    };
 
     for round in 1..=2 {
         let rows = [
@@ -56,6 +68,13 @@ fn main() {
                 "softmax [32, 4, 64, 64]",
                 time(reps, &scores, |x| burn::tensor::activation::softmax(x, 3)),
                 time(reps, &scores, fused::softmax),
+            ),
+            (
+                "attention softmax (scale, key mask, softmax) [32, 4, 64, 64]",
+                time(reps, &scores, burn_attention),
+                time(reps, &scores, |x| {
+                    fused::attention_softmax(x, Some(padding.clone()), divisor, -1.0e4)
+                }),
             ),
             (
                 "gelu [32, 64, 256]",

@@ -1,13 +1,14 @@
 //! burn's `TransformerEncoder`, run with this crate's dropout. The recognizer's encoders are
-//! burn modules (their parameters are what trained models store), but burn's dropout draws
-//! its masks one value at a time and cost about 40 of the 129 ms of a stage-1 forward pass
-//! (see [`crate::dropout`]). [`encoder_forward`] walks the same layers through their public
-//! fields and computes what `TransformerEncoder::forward` computes — pre- or post-norm
-//! residual blocks, multi-head self-attention with padded keys filled with the layer's
-//! `min_float`, (quiet) softmax, the feed-forward activation — with each dropout replaced by
-//! [`crate::dropout::forward`] at the same probability and training flag, and layer norms,
-//! softmax and GELU run as single autodiff operations ([`crate::fused`]). Checkpoints are
-//! unaffected; the test below holds the two forwards (and their gradients) equal.
+//! burn modules (their parameters are what trained models store), but burn's dropout draws its
+//! masks one value at a time and cost about 40 of the 129 ms of a stage-1 forward pass (see
+//! [`crate::dropout`]). [`encoder_forward`] walks the same layers through their public fields
+//! and computes what `TransformerEncoder::forward` computes — pre- or post-norm residual
+//! blocks, multi-head self-attention with padded keys filled with the layer's `min_float`,
+//! (quiet) softmax, the feed-forward activation — with each dropout replaced by
+//! [`crate::dropout::forward`] at the same probability and training flag, and layer norms, the
+//! attention softmax (with its scale and key mask) and GELU run as single autodiff operations
+//! ([`crate::fused`]). Checkpoints are unaffected; the test below holds the two forwards (and
+//! their gradients) equal.
 //!
 //! Shapes: `B` batch, `T` steps, `D` d_model, `H` heads, `Dk = D / H`.
 
@@ -19,7 +20,7 @@ use burn::prelude::*;
 use burn::tensor::activation::quiet_softmax;
 
 use crate::dropout::forward as drop;
-use crate::fused::{gelu, layer_norm, softmax};
+use crate::fused::{attention_softmax, gelu, layer_norm};
 use crate::linear;
 
 /// x [B, T, D], mask_pad [B, T] (true = padded step) -> [B, T, D]
@@ -83,16 +84,16 @@ fn self_attention(
     };
     let (query, key, value) = (heads(&mha.query), heads(&mha.key), heads(&mha.value));
     // [B, H, T, T]
-    let mut scores = query
-        .matmul(key.transpose())
-        .div_scalar((mha.d_k as f32).sqrt());
-    if let Some(mask_pad) = mask_pad {
-        scores = scores.mask_fill(mask_pad.reshape([b, 1, 1, t]), mha.min_float);
-    }
+    let scores = query.matmul(key.transpose());
+    let divisor = (mha.d_k as f32).sqrt();
     let weights = if mha.quiet_softmax {
+        let mut scores = scores.div_scalar(divisor);
+        if let Some(mask_pad) = mask_pad {
+            scores = scores.mask_fill(mask_pad.reshape([b, 1, 1, t]), mha.min_float);
+        }
         quiet_softmax(scores, 3)
     } else {
-        softmax(scores)
+        attention_softmax(scores, mask_pad, divisor, mha.min_float as f32)
     };
     let context = drop(&mha.dropout, weights)
         .matmul(value)

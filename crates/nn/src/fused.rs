@@ -28,6 +28,7 @@ use burn::nn::LayerNorm;
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Rows handed to one rayon task: enough work per task to amortize the scheduling.
 const ROWS_PER_TASK: usize = 64;
@@ -49,6 +50,15 @@ pub trait FusedOps: Backend {
 
     /// x -> x · Φ(x), the exact (erf) GELU
     fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// Attention weights: scores [B, H, Tq, Tk] -> softmax over Tk of `scores / divisor`,
+    /// with the keys that `key_padding` [B·Tk] marks (true = padded) set to `fill` first.
+    fn fused_attention_softmax(
+        scores: FloatTensor<Self>,
+        key_padding: Option<Arc<[bool]>>,
+        divisor: f32,
+        fill: f32,
+    ) -> FloatTensor<Self>;
 }
 
 impl FusedOps for Flex {
@@ -72,7 +82,34 @@ impl FusedOps for Flex {
         let mut y = vec![0.0f32; x.len()];
         y.par_chunks_mut(ELEMENTS_PER_TASK)
             .zip(x.par_chunks(ELEMENTS_PER_TASK))
-            .for_each(|(y, x)| gelu::forward(x, y));
+            .for_each(|(y, x)| simd::gelu_forward(x, y));
+        flex_tensor(y, shape)
+    }
+
+    fn fused_attention_softmax(
+        scores: FloatTensor<Self>,
+        key_padding: Option<Arc<[bool]>>,
+        divisor: f32,
+        fill: f32,
+    ) -> FloatTensor<Self> {
+        let (x, shape) = values(&scores);
+        let rows = AttentionRows::new(&shape, key_padding.as_deref());
+        let x = slice(&x);
+        let mut y = vec![0.0f32; x.len()];
+        let chunk = ROWS_PER_TASK * rows.keys;
+        y.par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .enumerate()
+            .for_each(|(task, (y, x))| {
+                for (i, (y, x)) in y
+                    .chunks_exact_mut(rows.keys)
+                    .zip(x.chunks_exact(rows.keys))
+                    .enumerate()
+                {
+                    let padded = rows.padding(key_padding.as_deref(), task * ROWS_PER_TASK + i);
+                    simd::attention_softmax_row(x, padded, divisor, fill, y);
+                }
+            });
         flex_tensor(y, shape)
     }
 }
@@ -136,6 +173,98 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
 
     fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
         elementwise_node::<C>(x, Flex::fused_gelu, Saved::Input, gelu_backward)
+    }
+
+    fn fused_attention_softmax(
+        scores: FloatTensor<Self>,
+        key_padding: Option<Arc<[bool]>>,
+        divisor: f32,
+        fill: f32,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct AttentionSoftmaxBackward;
+
+        impl Backward<Flex, 1> for AttentionSoftmaxBackward {
+            /// the weights of the forward pass, the key padding and the divisor
+            type State = (FlexTensor, Option<Arc<[bool]>>, f32);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_scores] = ops.parents;
+                let grad = grads.consume::<Flex>(&ops.node);
+                let (weights, key_padding, divisor) = ops.state;
+                if let Some(node) = node_scores {
+                    let dx = attention_softmax_backward(
+                        &weights,
+                        key_padding.as_deref(),
+                        divisor,
+                        &grad,
+                    );
+                    grads.register::<Flex>(node.id, dx);
+                }
+            }
+        }
+
+        let nodes = [scores.node()];
+        let scores = scores.into_primitive();
+        match AttentionSoftmaxBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let weights =
+                    Flex::fused_attention_softmax(scores, key_padding.clone(), divisor, fill);
+                prep.finish((weights.clone(), key_padding, divisor), weights)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::fused_attention_softmax(
+                scores,
+                key_padding,
+                divisor,
+                fill,
+            )),
+        }
+    }
+}
+
+/// How the rows of attention scores [B, H, Tq, Tk] map to the key padding [B·Tk].
+struct AttentionRows {
+    /// Tk
+    keys: usize,
+    /// H · Tq: rows per sequence of the batch
+    rows_per_sequence: usize,
+}
+
+impl AttentionRows {
+    fn new(shape: &[usize], key_padding: Option<&[bool]>) -> Self {
+        assert_eq!(
+            shape.len(),
+            4,
+            "attention softmax: scores must be [B, H, Tq, Tk], got {shape:?}"
+        );
+        let rows = Self {
+            keys: shape[3].max(1),
+            rows_per_sequence: shape[1] * shape[2],
+        };
+        if let Some(padding) = key_padding {
+            assert_eq!(
+                padding.len(),
+                shape[0] * shape[3],
+                "attention softmax: key padding of {} values for scores {shape:?}",
+                padding.len()
+            );
+        }
+        rows
+    }
+
+    /// The padding of the keys row `row` attends over.
+    fn padding<'a>(&self, key_padding: Option<&'a [bool]>, row: usize) -> Option<&'a [bool]> {
+        let sequence = row / self.rows_per_sequence.max(1);
+        key_padding.map(|p| &p[sequence * self.keys..(sequence + 1) * self.keys])
     }
 }
 
@@ -238,6 +367,42 @@ pub fn softmax<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     } else {
         burn::tensor::activation::softmax(x, D - 1)
     }
+}
+
+/// Attention weights of scaled dot-product attention: `scores` [B, H, Tq, Tk] divided by
+/// `divisor` (√Dk), the keys marked in `key_padding` [B, Tk] (true = padded) set to `fill`, then
+/// softmax over Tk: what `MultiHeadAttention` computes with `div_scalar`, `mask_fill` and
+/// `softmax`, as one autodiff node on the CPU backend (three nodes and their [B, H, Tq, Tk]
+/// intermediates otherwise), with a vectorized exp.
+pub fn attention_softmax(
+    scores: Tensor<4>,
+    key_padding: Option<Tensor<2, Bool>>,
+    divisor: f32,
+    fill: f32,
+) -> Tensor<4> {
+    if fusable(&scores) {
+        let key_padding = key_padding.map(|padding| -> Arc<[bool]> {
+            padding
+                .into_data()
+                .try_into_vec::<bool>()
+                .expect("a bool tensor holds bools")
+                .into()
+        });
+        return Tensor::from_dispatch(
+            <burn::backend::Dispatch as FusedOps>::fused_attention_softmax(
+                scores.into_dispatch(),
+                key_padding,
+                divisor,
+                fill,
+            ),
+        );
+    }
+    let [b, _, _, tk] = scores.dims();
+    let mut scores = scores.div_scalar(divisor);
+    if let Some(padding) = key_padding {
+        scores = scores.mask_fill(padding.reshape([b, 1, 1, tk]), fill);
+    }
+    burn::tensor::activation::softmax(scores, 3)
 }
 
 /// `burn::tensor::activation::gelu(x)` (the exact, erf form), as one autodiff node on the CPU
@@ -389,6 +554,51 @@ fn softmax_backward(output: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
     flex_tensor(dx, shape)
 }
 
+/// Gradient of the attention softmax from its weights y: dx = y · (grad - Σ grad · y) / divisor,
+/// and 0 for padded keys (their scores were overwritten, so nothing flows back to them).
+fn attention_softmax_backward(
+    weights: &FlexTensor,
+    key_padding: Option<&[bool]>,
+    divisor: f32,
+    grad: &FlexTensor,
+) -> FlexTensor {
+    let (y, shape) = values(weights);
+    let (grad, _) = values(grad);
+    let rows = AttentionRows::new(&shape, key_padding);
+    let (y, grad) = (slice(&y), slice(&grad));
+    assert_eq!(
+        grad.len(),
+        y.len(),
+        "attention softmax: gradient and weights differ in size"
+    );
+    let mut dx = vec![0.0f32; y.len()];
+    let chunk = ROWS_PER_TASK * rows.keys;
+    dx.par_chunks_mut(chunk)
+        .zip(y.par_chunks(chunk))
+        .zip(grad.par_chunks(chunk))
+        .enumerate()
+        .for_each(|(task, ((dx, y), grad))| {
+            for (i, ((dx, y), grad)) in dx
+                .chunks_exact_mut(rows.keys)
+                .zip(y.chunks_exact(rows.keys))
+                .zip(grad.chunks_exact(rows.keys))
+                .enumerate()
+            {
+                let dot: f32 = y.iter().zip(grad).map(|(y, g)| y * g).sum();
+                for ((dx, y), g) in dx.iter_mut().zip(y).zip(grad) {
+                    *dx = y * (g - dot) / divisor;
+                }
+                if let Some(padded) = rows.padding(key_padding, task * ROWS_PER_TASK + i) {
+                    dx.iter_mut()
+                        .zip(padded)
+                        .filter(|(_, padded)| **padded)
+                        .for_each(|(dx, _)| *dx = 0.0);
+                }
+            }
+        });
+    flex_tensor(dx, shape)
+}
+
 /// d/dx GELU from its input: grad · (Φ(x) + x · φ(x)).
 fn gelu_backward(x: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
     let (x, shape) = values(x);
@@ -403,13 +613,14 @@ fn gelu_backward(x: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
     dx.par_chunks_mut(ELEMENTS_PER_TASK)
         .zip(x.par_chunks(ELEMENTS_PER_TASK))
         .zip(grad.par_chunks(ELEMENTS_PER_TASK))
-        .for_each(|((dx, x), grad)| gelu::backward(x, grad, dx));
+        .for_each(|((dx, x), grad)| simd::gelu_backward(x, grad, dx));
     flex_tensor(dx, shape)
 }
 
-/// GELU over slices with an erf and exp written as straight-line arithmetic, so the loops
-/// vectorize; on x86-64 with AVX2 + FMA (checked at run time) they are compiled for it.
-mod gelu {
+/// GELU and the attention softmax over slices, with erf and exp written as straight-line
+/// arithmetic so that the loops vectorize; on x86-64 with AVX2 + FMA (checked at run time) they
+/// are compiled for it.
+mod simd {
     const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
     /// 1 / sqrt(2π)
     const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
@@ -418,6 +629,7 @@ mod gelu {
     /// relative error about 1e-7, and 0 below -87.
     #[inline(always)]
     fn exp_nonpositive(x: f32) -> f32 {
+        let underflows = x < -87.0;
         let x = x.max(-87.0);
         let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
         // ln 2 split in two so that n · ln 2 is exact in its leading part
@@ -427,7 +639,12 @@ mod gelu {
             * r
             + 0.5;
         let e = p * r * r + r + 1.0;
-        e * f32::from_bits(((n as i32 + 127) << 23) as u32)
+        // 2^n from n + 127 (an integer in 1..=127 here) in the low mantissa bits of
+        // 2^23 + n + 127, shifted into the exponent field. `(n as i32)` would compute the same
+        // but Rust's saturating float-to-int cast kept the whole loop scalar.
+        let biased = (n + (127.0 + 8_388_608.0)).to_bits();
+        let value = e * f32::from_bits(biased << 23);
+        if underflows { 0.0 } else { value }
     }
 
     /// (Φ(x), φ(x)): the standard normal CDF through erf (Abramowitz & Stegun 7.1.26, absolute
@@ -460,6 +677,71 @@ mod gelu {
         }
     }
 
+    /// Lanes of the accumulators below: wide enough for AVX2 (and two AVX-512 halves), so a
+    /// row's max and sum vectorize instead of running as one sequential chain.
+    const LANES: usize = 8;
+
+    #[inline(always)]
+    fn lane_max(values: &[f32]) -> f32 {
+        let mut lanes = [f32::NEG_INFINITY; LANES];
+        let chunks = values.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for (m, &v) in lanes.iter_mut().zip(chunk) {
+                *m = m.max(v);
+            }
+        }
+        rest.iter()
+            .chain(&lanes)
+            .fold(f32::NEG_INFINITY, |m, &v| m.max(v))
+    }
+
+    /// values[i] = e^(values[i] - max); returns their sum.
+    #[inline(always)]
+    fn exp_shifted_sum(values: &mut [f32], max: f32) -> f32 {
+        let mut lanes = [0.0f32; LANES];
+        let mut chunks = values.chunks_exact_mut(LANES);
+        for chunk in &mut chunks {
+            for (s, v) in lanes.iter_mut().zip(chunk) {
+                *v = exp_nonpositive(*v - max);
+                *s += *v;
+            }
+        }
+        let mut sum: f32 = lanes.iter().sum();
+        for v in chunks.into_remainder() {
+            *v = exp_nonpositive(*v - max);
+            sum += *v;
+        }
+        sum
+    }
+
+    #[inline(always)]
+    fn attention_softmax_loop(
+        x: &[f32],
+        padded: Option<&[bool]>,
+        divisor: f32,
+        fill: f32,
+        y: &mut [f32],
+    ) {
+        match padded {
+            Some(padded) => {
+                for ((y, &x), &padded) in y.iter_mut().zip(x).zip(padded) {
+                    *y = if padded { fill } else { x / divisor };
+                }
+            }
+            None => {
+                for (y, &x) in y.iter_mut().zip(x) {
+                    *y = x / divisor;
+                }
+            }
+        }
+        let max = lane_max(y);
+        let sum = exp_shifted_sum(y, max);
+        for y in y.iter_mut() {
+            *y /= sum;
+        }
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn forward_avx2(x: &[f32], y: &mut [f32]) {
@@ -470,6 +752,18 @@ mod gelu {
     #[target_feature(enable = "avx2,fma")]
     fn backward_avx2(x: &[f32], grad: &[f32], dx: &mut [f32]) {
         backward_loop(x, grad, dx)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn attention_softmax_avx2(
+        x: &[f32],
+        padded: Option<&[bool]>,
+        divisor: f32,
+        fill: f32,
+        y: &mut [f32],
+    ) {
+        attention_softmax_loop(x, padded, divisor, fill, y)
     }
 
     fn avx2() -> bool {
@@ -484,8 +778,24 @@ mod gelu {
         }
     }
 
+    /// One row of attention weights: y = softmax(x / divisor), padded keys set to `fill` first.
+    pub fn attention_softmax_row(
+        x: &[f32],
+        padded: Option<&[bool]>,
+        divisor: f32,
+        fill: f32,
+        y: &mut [f32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            return unsafe { attention_softmax_avx2(x, padded, divisor, fill, y) };
+        }
+        attention_softmax_loop(x, padded, divisor, fill, y)
+    }
+
     /// y = x · Φ(x)
-    pub fn forward(x: &[f32], y: &mut [f32]) {
+    pub fn gelu_forward(x: &[f32], y: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if avx2() {
             // SAFETY: the CPU has AVX2 and FMA (checked above).
@@ -495,7 +805,7 @@ mod gelu {
     }
 
     /// dx = grad · (Φ(x) + x · φ(x))
-    pub fn backward(x: &[f32], grad: &[f32], dx: &mut [f32]) {
+    pub fn gelu_backward(x: &[f32], grad: &[f32], dx: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if avx2() {
             // SAFETY: the CPU has AVX2 and FMA (checked above).
@@ -509,7 +819,7 @@ mod gelu {
 mod tests {
     use super::*;
     use burn::nn::LayerNormConfig;
-    use burn::tensor::Distribution;
+    use burn::tensor::{Distribution, TensorData};
 
     fn max_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
         (a - b).abs().max().into_scalar::<f32>()
@@ -604,6 +914,41 @@ mod tests {
         let (dy, dx) = compare_with_burn(x, |x| burn::tensor::activation::softmax(x, 3), softmax);
         assert!(dy < 1e-6, "values differ by {dy}");
         assert!(dx < 1e-5, "input gradients differ by {dx}");
+    }
+
+    /// Same values and gradient as burn's `div_scalar`, `mask_fill` and `softmax`, with padded
+    /// keys, a sequence padded throughout (uniform weights, as burn gives), rows of a length
+    /// that is not a multiple of the vector width, and more rows than one rayon task takes.
+    #[test]
+    fn attention_softmax_matches_burn() {
+        let device = crate::training_device();
+        device.seed(9);
+        let (b, h, tq, tk) = (3, 2, 40, 13);
+        let x = Tensor::<4>::random([b, h, tq, tk], Distribution::Normal(0.0, 6.0), &device);
+        let mut padded = vec![false; b * tk];
+        padded[9..13].fill(true); // the first sequence has 9 keys
+        padded[13..26].fill(true); // the second has none
+        let padding = Tensor::<2, Bool>::from_data(TensorData::new(padded, [b, tk]), &device);
+        let (divisor, fill) = (8f32.sqrt(), -1.0e4);
+        for padding in [Some(padding), None] {
+            let reshaped = padding.clone().map(|p| p.reshape([b, 1, 1, tk]));
+            let theirs = |x: Tensor<4>| {
+                let x = x.div_scalar(divisor);
+                let x = match &reshaped {
+                    Some(p) => x.mask_fill(p.clone(), fill),
+                    None => x,
+                };
+                burn::tensor::activation::softmax(x, 3)
+            };
+            let ours = |x| attention_softmax(x, padding.clone(), divisor, fill);
+            let (dy, dx) = compare_with_burn(x.clone(), theirs, ours);
+            assert!(dy < 1e-6, "values differ by {dy}");
+            assert!(dx < 1e-5, "input gradients differ by {dx}");
+        }
+        // without autodiff too
+        let plain = x.inner();
+        let theirs = burn::tensor::activation::softmax(plain.clone().div_scalar(divisor), 3);
+        assert!(max_diff(theirs, attention_softmax(plain, None, divisor, fill)) < 1e-6);
     }
 
     /// Same values and gradient as burn's exact GELU (libm erf), over the range where erf

@@ -8,7 +8,7 @@
 //!   128 frames — the shapes of benches/train_step.py, which times the same architecture in
 //!   PyTorch (run both with benches/compare_train_step.sh).
 //!
-//! `cargo bench -p signscope-slr --bench recognize [-- REPS]`; prints medians. The training
+//! `cargo bench -p signscope-slr --bench recognize [-- REPS] [--train-only]`; prints medians. The training
 //! steps run on `signscope_nn::training_device()`: SIGNSCOPE_DEVICE=cuda with `--features cuda`
 //! times them on burn's CUDA backend (recognition always runs on the CPU).
 
@@ -57,73 +57,76 @@ fn batch(b: usize, t: usize, e: usize, classes: usize, device: &Device) -> SlrBa
 
 fn main() {
     let reps: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
+        .skip(1)
+        .find_map(|a| a.parse().ok())
         .unwrap_or(7);
     signscope_nn::alloc::keep_freed_memory();
     let config = preset();
     let m = &config.model;
     let classes = 170;
 
-    // Recognition on the CPU inference device: 10 s at 30 fps.
-    let device = signscope_nn::cpu_device();
-    let model = ScopeSlr::new(m, classes, Stage::Gloss, &device);
-    let frames = 300;
-    let mut times = Vec::new();
-    for _ in 0..reps {
-        let one = batch(1, frames, m.embedding_size, classes, &device);
-        let start = Instant::now();
-        let (log_probs, _) = model.gloss_log_probs(m, &one);
-        let per = rows(log_probs, &[m.motion_steps(frames)]);
-        let top = beam_search(&per[0], 8, 3);
-        std::hint::black_box(top);
-        times.push(start.elapsed().as_secs_f64());
-    }
-    let t = median(times);
-    println!(
-        "recognize 300 frames (10 s @ 30 fps): median {:.1} ms = {:.0} frames/s = {:.0}x real time",
-        t * 1e3,
-        frames as f64 / t,
-        10.0 / t
-    );
-    // Streaming: the window grows by 1 s; latency = time to re-recognize after the last frame.
-    for window in [60, 150, 300] {
+    // `--train-only` (for profiling the step) skips recognition and beam search.
+    if !std::env::args().any(|a| a == "--train-only") {
+        // Recognition on the CPU inference device: 10 s at 30 fps.
+        let device = signscope_nn::cpu_device();
+        let model = ScopeSlr::new(m, classes, Stage::Gloss, &device);
+        let frames = 300;
         let mut times = Vec::new();
         for _ in 0..reps {
-            let one = batch(1, window, m.embedding_size, classes, &device);
+            let one = batch(1, frames, m.embedding_size, classes, &device);
             let start = Instant::now();
             let (log_probs, _) = model.gloss_log_probs(m, &one);
-            let per = rows(log_probs, &[m.motion_steps(window)]);
-            std::hint::black_box(beam_search(&per[0], 8, 3));
+            let per = rows(log_probs, &[m.motion_steps(frames)]);
+            let top = beam_search(&per[0], 8, 3);
+            std::hint::black_box(top);
             times.push(start.elapsed().as_secs_f64());
         }
+        let t = median(times);
         println!(
-            "latency after the last frame, window {window} frames: median {:.1} ms",
-            median(times) * 1e3
+            "recognize 300 frames (10 s @ 30 fps): median {:.1} ms = {:.0} frames/s = {:.0}x real time",
+            t * 1e3,
+            frames as f64 / t,
+            10.0 / t
         );
-    }
-
-    // Prefix beam search alone (beam 8, top 3) over 64 output steps (128 frames), for the
-    // dialogue vocabulary and PHOENIX-2014T's 1085 glosses: the per-sample cost of MWER's
-    // N-best in every stage-2 step and of `recognize`'s top-3.
-    for classes in [170, 1086] {
-        let one = batch(1, 128, m.embedding_size, classes, &device);
-        let (log_probs, _) =
-            ScopeSlr::new(m, classes, Stage::Gloss, &device).gloss_log_probs(m, &one);
-        let per = rows(log_probs, &[m.motion_steps(128)]);
-        let mut times = Vec::new();
-        for _ in 0..reps {
-            let start = Instant::now();
-            for _ in 0..10 {
+        // Streaming: the window grows by 1 s; latency = time to re-recognize after the last frame.
+        for window in [60, 150, 300] {
+            let mut times = Vec::new();
+            for _ in 0..reps {
+                let one = batch(1, window, m.embedding_size, classes, &device);
+                let start = Instant::now();
+                let (log_probs, _) = model.gloss_log_probs(m, &one);
+                let per = rows(log_probs, &[m.motion_steps(window)]);
                 std::hint::black_box(beam_search(&per[0], 8, 3));
+                times.push(start.elapsed().as_secs_f64());
             }
-            times.push(start.elapsed().as_secs_f64() / 10.0);
+            println!(
+                "latency after the last frame, window {window} frames: median {:.1} ms",
+                median(times) * 1e3
+            );
         }
-        println!(
-            "prefix beam search, {classes} classes, {} steps, beam 8: median {:.2} ms",
-            per[0].len(),
-            median(times) * 1e3
-        );
+
+        // Prefix beam search alone (beam 8, top 3) over 64 output steps (128 frames), for the
+        // dialogue vocabulary and PHOENIX-2014T's 1085 glosses: the per-sample cost of MWER's
+        // N-best in every stage-2 step and of `recognize`'s top-3.
+        for classes in [170, 1086] {
+            let one = batch(1, 128, m.embedding_size, classes, &device);
+            let (log_probs, _) =
+                ScopeSlr::new(m, classes, Stage::Gloss, &device).gloss_log_probs(m, &one);
+            let per = rows(log_probs, &[m.motion_steps(128)]);
+            let mut times = Vec::new();
+            for _ in 0..reps {
+                let start = Instant::now();
+                for _ in 0..10 {
+                    std::hint::black_box(beam_search(&per[0], 8, 3));
+                }
+                times.push(start.elapsed().as_secs_f64() / 10.0);
+            }
+            println!(
+                "prefix beam search, {classes} classes, {} steps, beam 8: median {:.2} ms",
+                per[0].len(),
+                median(times) * 1e3
+            );
+        }
     }
 
     // Training steps on the autodiff device: batch 32 x 128 frames.
