@@ -14,6 +14,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 /// `layer.forward(input)`: zeroes elements with probability `prob` and scales the rest by
 /// `1 / (1 − prob)`, on autodiff devices only (inference is the identity), while the layer's
@@ -25,8 +26,7 @@ pub fn forward<const D: usize>(layer: &burn::nn::Dropout, input: Tensor<D>) -> T
     }
     let device = input.device();
     let shape = input.shape();
-    let mut rng = ChaCha8Rng::seed_from_u64(draw_seed(&device));
-    let mask = keep_mask(&mut rng, shape.num_elements(), prob);
+    let mask = keep_mask(draw_seed(&device), shape.num_elements(), prob);
     input * Tensor::from_data(TensorData::new(mask, shape), &device)
 }
 
@@ -43,18 +43,32 @@ fn draw_seed(device: &Device) -> u64 {
         .fold(0u64, |seed, &d| (seed << 16) | (d as u64 & 0xffff))
 }
 
+/// Values per ChaCha8 stream: each block of the mask is drawn from its own stream of the
+/// seed, so blocks fill in parallel and the mask does not depend on the number of threads.
+const VALUES_PER_STREAM: usize = 16 * 1024;
+
 /// `n` values: `1 / (1 − prob)` with probability `1 − prob`, else 0.
-fn keep_mask(rng: &mut ChaCha8Rng, n: usize, prob: f64) -> Vec<f32> {
+fn keep_mask(seed: u64, n: usize, prob: f64) -> Vec<f32> {
     let keep = 1.0 - prob;
     // A value is kept when its u32 draw falls below keep · 2³².
     let threshold = (keep * 4_294_967_296.0).min(u32::MAX as f64) as u32;
     let scale = (1.0 / keep) as f32;
-    let mut words = vec![0u32; n];
-    rng.fill_bytes(bytemuck::cast_slice_mut(&mut words));
-    words
-        .into_iter()
-        .map(|w| if w < threshold { scale } else { 0.0 })
-        .collect()
+    let mut mask = vec![0.0f32; n];
+    mask.par_chunks_mut(VALUES_PER_STREAM)
+        .enumerate()
+        .for_each(|(stream, mask)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(stream as u64);
+            let mut words = [0u32; 1024];
+            for mask in mask.chunks_mut(words.len()) {
+                let words = &mut words[..mask.len()];
+                rng.fill_bytes(bytemuck::cast_slice_mut(words));
+                for (m, &w) in mask.iter_mut().zip(words.iter()) {
+                    *m = if w < threshold { scale } else { 0.0 };
+                }
+            }
+        });
+    mask
 }
 
 #[cfg(test)]
@@ -63,14 +77,16 @@ mod tests {
 
     #[test]
     fn masks_keep_the_expected_share_and_scale() {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mask = keep_mask(&mut rng, 200_000, 0.3);
+        let mask = keep_mask(7, 200_000, 0.3);
         let kept = mask.iter().filter(|&&m| m > 0.0).count() as f64 / mask.len() as f64;
         assert!((kept - 0.7).abs() < 0.005, "kept {kept}");
         assert!(
             mask.iter()
                 .all(|&m| m == 0.0 || (m - 1.0 / 0.7).abs() < 1e-6)
         );
+        // Blocks come from distinct streams, not copies of one.
+        let block = VALUES_PER_STREAM;
+        assert_ne!(mask[..block], mask[block..2 * block]);
         // The mean is preserved in expectation.
         let mean = mask.iter().map(|&m| m as f64).sum::<f64>() / mask.len() as f64;
         assert!((mean - 1.0).abs() < 0.01, "mean {mean}");
