@@ -1,4 +1,5 @@
-//! Layer normalization, softmax and GELU as single autodiff operations on the CPU backend.
+//! Layer normalization, softmax, the attention softmax (scale, key mask and softmax) and GELU
+//! as single autodiff operations on the CPU backend.
 //!
 //! burn's autodiff has no node of its own for the first two: it records `layer_norm` as the ten
 //! primitive operations it is written in (mean, subtract, square, mean, add, sqrt, divide,
@@ -8,7 +9,9 @@
 //! one backward. Here each is one node: the forward pass is burn-flex's own fused kernel,
 //! and the backward pass is one sweep over the rows (below), split across cores. GELU has its
 //! own node in burn, but burn-flex computes it with the scalar libm `erff` per value; here erf
-//! and exp are straight-line arithmetic that vectorizes (module `gelu` below).
+//! and exp are straight-line arithmetic that vectorizes (module `simd` below). Attention's
+//! `div_scalar(√Dk)`, `mask_fill` of padded keys and softmax, three nodes with three
+//! [B, H, Tq, Tk] intermediates in burn, are one node here.
 //!
 //! Only f32 tensors on burn's Flex CPU backend (with or without autodiff) take this path;
 //! any other device or dtype (the CUDA backend, half precision) runs burn's own composed
