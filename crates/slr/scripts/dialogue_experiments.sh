@@ -4,7 +4,10 @@
 # runs/slr-<name>/dev_report.json, and the eval lines go to runs/slr-ablations.txt.
 # The stage-2 ablations (no context, no MWER) start from the full run's stage 1
 # (--stage1-from), so they differ from it only in what they ablate.
-# usage (repository root): crates/slr/scripts/dialogue_experiments.sh [EXTRA --set …]
+# usage (repository root): crates/slr/scripts/dialogue_experiments.sh [VARIANT …] [-- EXTRA --set …]
+#   VARIANT: full, no-context, no-mwer, no-embedding-encoder, no-iris (default: all five)
+#   SEED=N (environment) trains with gloss.seed = alignment.seed = N into runs/slr-<name>-seedN
+#   and appends to runs/slr-ablations-seedN.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 bin="${SIGNSCOPE:-target/release/signscope}"
@@ -17,18 +20,30 @@ declare -A variants=(
   [no-mwer]="--set loss.mwer_weight=0.0"
   [no-iris]="--set features.eye_scale=none"
 )
-declare -A stage1_from=([no-context]=runs/slr-full [no-mwer]=runs/slr-full)
-for name in full no-context no-mwer no-embedding-encoder no-iris; do
-  run="runs/slr-$name"
+names=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do names+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+[ ${#names[@]} -gt 0 ] || names=(full no-context no-mwer no-embedding-encoder no-iris)
+for name in "${names[@]}"; do
+  [ -n "${variants[$name]+set}" ] || { echo "unknown variant $name (expected ${!variants[*]})" >&2; exit 2; }
+done
+seed_sets=() suffix=""
+if [ -n "${SEED:-}" ]; then
+  seed_sets=(--set "gloss.seed=$SEED" --set "alignment.seed=$SEED") suffix="-seed$SEED"
+fi
+declare -A stage1_from=([no-context]="runs/slr-full$suffix" [no-mwer]="runs/slr-full$suffix")
+log="runs/slr-ablations$suffix.txt"
+for name in "${names[@]}"; do
+  run="runs/slr-$name$suffix"
   if [ ! -f "$run/model.bpk" ]; then
     resume=()
     if [ -f "$run/config.toml" ]; then resume=(--resume)
     elif [ -n "${stage1_from[$name]:-}" ]; then resume=(--stage1-from "${stage1_from[$name]}"); fi
     # shellcheck disable=SC2086
-    /usr/bin/time -v "$bin" train slr "$config" --set "run_dir=\"$run\"" ${variants[$name]} "${resume[@]}" "$@" 2> >(tee "$run.train.log" >&2)
+    /usr/bin/time -v "$bin" train slr "$config" --set "run_dir=\"$run\"" ${variants[$name]} "${seed_sets[@]}" "${resume[@]}" "$@" 2> >(tee "$run.train.log" >&2)
   fi
   for split in dev test; do
-    echo "== $name $split" | tee -a runs/slr-ablations.txt
-    "$bin" eval slr --model "$run" --manifest runs/synth-dialogue/manifest.jsonl --split "$split" --context both | tee -a runs/slr-ablations.txt
+    echo "== $name$suffix $split" | tee -a "$log"
+    "$bin" eval slr --model "$run" --manifest runs/synth-dialogue/manifest.jsonl --split "$split" --context both | tee -a "$log"
   done
 done

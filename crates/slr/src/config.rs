@@ -39,6 +39,11 @@ pub struct SlrModelConfig {
     /// Alignment Encoder and no stage 1; the gloss encoder reads the motion features directly
     /// and the motion extractor trains with it.
     pub alignment_encoder: bool,
+    /// Stage 2 keeps stage 1 (motion extractor + alignment encoder) frozen, as the paper
+    /// does. Off = stage 1's weights only initialize them and CTC (+ MWER) fine-tunes them
+    /// with the gloss encoder. On semi-synthetic PHOENIX-2014T (1,085 glosses) the frozen
+    /// features of a short stage 1 do not separate the glosses (README), so this is a switch.
+    pub freeze_stage1: bool,
     pub dropout: f64,
     /// Longest motion sequence after the temporal stride (sinusoidal positions).
     pub max_positions: usize,
@@ -60,6 +65,7 @@ impl Default for SlrModelConfig {
             context_turns: 3,
             aligned_token: true,
             alignment_encoder: true,
+            freeze_stage1: true,
             dropout: 0.1,
             max_positions: 1024,
         }

@@ -18,7 +18,7 @@ pub enum Stage {
     /// Stage 1: motion extractor + alignment encoder with `L_emb`.
     Alignment,
     /// Stage 2: gloss encoder with CTC (+ MWER); stage 1 frozen (its outputs detached and its
-    /// dropout off, so it behaves exactly as at inference).
+    /// dropout off, so it behaves exactly as at inference) unless `freeze_stage1` is off.
     Gloss,
 }
 
@@ -50,18 +50,16 @@ pub struct SlrBatch {
 impl ScopeSlr {
     /// `classes` = glosses + 1 (blank).
     pub fn new(config: &SlrModelConfig, classes: usize, stage: Stage, device: &Device) -> Self {
-        let stage1_dropout = if stage == Stage::Gloss {
-            0.0
-        } else {
-            config.dropout
-        };
+        let freeze_stage1 =
+            stage == Stage::Gloss && config.alignment_encoder && config.freeze_stage1;
+        let stage1_dropout = if freeze_stage1 { 0.0 } else { config.dropout };
         Self {
             motion: MotionFeatureExtractor::new(config, device),
             alignment: EmbeddingAlignmentEncoder::new(config, stage1_dropout, device),
             gloss: GlossEncoder::new(config, classes, device),
             // Without the alignment encoder there is no stage 1: the motion extractor trains
             // with the gloss encoder.
-            freeze_stage1: stage == Stage::Gloss && config.alignment_encoder,
+            freeze_stage1,
         }
     }
 

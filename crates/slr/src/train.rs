@@ -18,7 +18,7 @@ use signscope_nn::train::{
 };
 use signscope_pose::preprocess::FeatureStats;
 
-use crate::config::SlrConfig;
+use crate::config::{SlrConfig, SlrModelConfig};
 use crate::context::SentenceEmbedder;
 use crate::data::{
     BatchBuilder, EmbeddingTable, Utterance, feature_stats, load_utterances, texts_of,
@@ -412,7 +412,14 @@ pub fn reuse_stage1(from: &Path, config: &SlrConfig) -> anyhow::Result<()> {
     }
     let section = |c: &SlrConfig| -> anyhow::Result<Vec<(&'static str, String)>> {
         Ok(vec![
-            ("model", toml::to_string(&c.model)?),
+            (
+                "model",
+                // Whether stage 2 freezes stage 1 does not change stage 1 itself.
+                toml::to_string(&SlrModelConfig {
+                    freeze_stage1: true,
+                    ..c.model.clone()
+                })?,
+            ),
             ("features", toml::to_string(&c.features)?),
             ("augment", toml::to_string(&c.augment)?),
             ("embedding", toml::to_string(&c.embedding)?),

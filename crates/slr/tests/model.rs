@@ -102,3 +102,29 @@ fn alignment_stage_trains_stage1() {
     let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model.alignment);
     assert!(!grads.is_empty());
 }
+
+#[test]
+fn unfrozen_stage1_fine_tunes_in_stage2() {
+    let config = SlrModelConfig {
+        freeze_stage1: false,
+        ..tiny_config()
+    };
+    let device = signscope_nn::training_device();
+    device.seed(6);
+    let model = ScopeSlr::new(&config, 4, Stage::Gloss, &device);
+    let batch = batch(&device);
+    let ctc = gloss_losses(
+        &config,
+        model.gloss_log_probs(&config, &batch).0,
+        &batch,
+        0,
+        1,
+    )
+    .ctc;
+    let grads = ctc.backward();
+    let motion = burn::optim::GradientsParams::from_grads(grads, &model.motion);
+    assert!(
+        !motion.is_empty(),
+        "with freeze_stage1 off, CTC reaches the motion extractor"
+    );
+}
