@@ -184,37 +184,15 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         divisor: f32,
         fill: f32,
     ) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct AttentionSoftmaxBackward;
-
-        impl Backward<Flex, 1> for AttentionSoftmaxBackward {
-            /// the weights of the forward pass, the key padding and the divisor
-            type State = (FlexTensor, Option<Arc<[bool]>>, f32);
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                _checkpointer: &mut Checkpointer,
-            ) {
-                let [node_scores] = ops.parents;
-                let grad = grads.consume::<Flex>(&ops.node);
-                let (weights, key_padding, divisor) = ops.state;
-                if let Some(node) = node_scores {
-                    let dx = attention_softmax_backward(
-                        &weights,
-                        key_padding.as_deref(),
-                        divisor,
-                        &grad,
-                    );
-                    grads.register::<Flex>(node.id, dx);
-                }
-            }
+        /// the weights of the forward pass, the key padding and the divisor
+        type State = (FlexTensor, Option<Arc<[bool]>>, f32);
+        fn backward((weights, key_padding, divisor): &State, grad: &FlexTensor) -> FlexTensor {
+            attention_softmax_backward(weights, key_padding.as_deref(), *divisor, grad)
         }
 
         let nodes = [scores.node()];
         let scores = scores.into_primitive();
-        match AttentionSoftmaxBackward
+        match (UnaryBackward::<State> { backward })
             .prepare::<C>(nodes)
             .compute_bound()
             .stateful()
@@ -278,14 +256,15 @@ enum Saved {
     Output,
 }
 
-/// An autodiff node of one input: `backward(saved, grad)` gives the input's gradient.
+/// An autodiff node of one input: `backward(state, grad)` gives the input's gradient from
+/// what the forward pass saved.
 #[derive(Debug)]
-struct ElementwiseBackward {
-    backward: fn(&FlexTensor, &FlexTensor) -> FlexTensor,
+struct UnaryBackward<S> {
+    backward: fn(&S, &FlexTensor) -> FlexTensor,
 }
 
-impl Backward<Flex, 1> for ElementwiseBackward {
-    type State = FlexTensor;
+impl<S: Clone + Send + std::fmt::Debug + 'static> Backward<Flex, 1> for UnaryBackward<S> {
+    type State = S;
 
     fn backward(
         self,
@@ -309,7 +288,7 @@ fn elementwise_node<C: CheckpointStrategy>(
 ) -> FloatTensor<Autodiff<Flex, C>> {
     let nodes = [x.node()];
     let x = x.into_primitive();
-    let node = ElementwiseBackward { backward };
+    let node = UnaryBackward::<FlexTensor> { backward };
     match node.prepare::<C>(nodes).compute_bound().stateful() {
         OpsKind::Tracked(prep) => {
             let output = forward(x.clone());
@@ -528,33 +507,9 @@ fn layer_norm_backward(
 
 /// Gradient of softmax over the last dimension from its output y: dx = y · (grad - Σ grad · y).
 fn softmax_backward(output: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
-    let (y, shape) = values(output);
-    let (grad, _) = values(grad);
-    let (y, grad) = (slice(&y), slice(&grad));
-    assert_eq!(
-        grad.len(),
-        y.len(),
-        "softmax: gradient and output differ in size"
-    );
+    let shape = output.layout().shape().to_vec();
     let d = *shape.last().expect("softmax of a scalar");
-    let mut dx = vec![0.0f32; y.len()];
-    let chunk = ROWS_PER_TASK * d.max(1);
-    dx.par_chunks_mut(chunk)
-        .zip(y.par_chunks(chunk))
-        .zip(grad.par_chunks(chunk))
-        .for_each(|((dx, y), grad)| {
-            for ((dx, y), grad) in dx
-                .chunks_exact_mut(d)
-                .zip(y.chunks_exact(d))
-                .zip(grad.chunks_exact(d))
-            {
-                let dot: f32 = y.iter().zip(grad).map(|(y, g)| y * g).sum();
-                for ((dx, y), g) in dx.iter_mut().zip(y).zip(grad) {
-                    *dx = y * (g - dot);
-                }
-            }
-        });
-    flex_tensor(dx, shape)
+    softmax_rows_backward("softmax", output, grad, d, 1.0, |_| None)
 }
 
 /// Gradient of the attention softmax from its weights y: dx = y · (grad - Σ grad · y) / divisor,
@@ -565,33 +520,54 @@ fn attention_softmax_backward(
     divisor: f32,
     grad: &FlexTensor,
 ) -> FlexTensor {
-    let (y, shape) = values(weights);
+    let rows = AttentionRows::new(&weights.layout().shape().to_vec(), key_padding);
+    softmax_rows_backward(
+        "attention softmax",
+        weights,
+        grad,
+        rows.keys,
+        divisor,
+        |row| rows.padding(key_padding, row),
+    )
+}
+
+/// dx = y · (grad - Σ grad · y) / divisor over rows of `d` values, zeroed where
+/// `padding(row)` marks a position.
+fn softmax_rows_backward<'a>(
+    name: &str,
+    output: &FlexTensor,
+    grad: &FlexTensor,
+    d: usize,
+    divisor: f32,
+    padding: impl Fn(usize) -> Option<&'a [bool]> + Sync,
+) -> FlexTensor {
+    let (y, shape) = values(output);
     let (grad, _) = values(grad);
-    let rows = AttentionRows::new(&shape, key_padding);
     let (y, grad) = (slice(&y), slice(&grad));
     assert_eq!(
         grad.len(),
         y.len(),
-        "attention softmax: gradient and weights differ in size"
+        "{name}: gradient and output differ in size"
     );
+    let d = d.max(1);
     let mut dx = vec![0.0f32; y.len()];
-    let chunk = ROWS_PER_TASK * rows.keys;
+    let chunk = ROWS_PER_TASK * d;
     dx.par_chunks_mut(chunk)
         .zip(y.par_chunks(chunk))
         .zip(grad.par_chunks(chunk))
         .enumerate()
         .for_each(|(task, ((dx, y), grad))| {
             for (i, ((dx, y), grad)) in dx
-                .chunks_exact_mut(rows.keys)
-                .zip(y.chunks_exact(rows.keys))
-                .zip(grad.chunks_exact(rows.keys))
+                .chunks_exact_mut(d)
+                .zip(y.chunks_exact(d))
+                .zip(grad.chunks_exact(d))
                 .enumerate()
             {
                 let dot: f32 = y.iter().zip(grad).map(|(y, g)| y * g).sum();
                 for ((dx, y), g) in dx.iter_mut().zip(y).zip(grad) {
                     *dx = y * (g - dot) / divisor;
                 }
-                if let Some(padded) = rows.padding(key_padding, task * ROWS_PER_TASK + i) {
+                if let Some(padded) = padding(task * ROWS_PER_TASK + i) {
                     dx.iter_mut()
                         .zip(padded)
                         .filter(|(_, padded)| **padded)
