@@ -20,17 +20,9 @@ declare -A variants=(
   [no-mwer]="--set loss.mwer_weight=0.0"
   [no-iris]="--set features.eye_scale=none"
 )
-names=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do names+=("$1"); shift; done
-[ "${1:-}" = "--" ] && shift
-[ ${#names[@]} -gt 0 ] || names=(full no-context no-mwer no-embedding-encoder no-iris)
-for name in "${names[@]}"; do
-  [ -n "${variants[$name]+set}" ] || { echo "unknown variant $name (expected ${!variants[*]})" >&2; exit 2; }
-done
-seed_sets=() suffix=""
-if [ -n "${SEED:-}" ]; then
-  seed_sets=(--set "gloss.seed=$SEED" --set "alignment.seed=$SEED") suffix="-seed$SEED"
-fi
+# shellcheck source=crates/slr/scripts/experiments-lib.sh
+source crates/slr/scripts/experiments-lib.sh
+select_variants full no-context no-mwer no-embedding-encoder no-iris -- "$@"
 declare -A stage1_from=([no-context]="runs/slr-full$suffix" [no-mwer]="runs/slr-full$suffix")
 log="runs/slr-ablations$suffix.txt"
 for name in "${names[@]}"; do
@@ -40,7 +32,7 @@ for name in "${names[@]}"; do
     if [ -f "$run/config.toml" ]; then resume=(--resume)
     elif [ -n "${stage1_from[$name]:-}" ]; then resume=(--stage1-from "${stage1_from[$name]}"); fi
     # shellcheck disable=SC2086
-    /usr/bin/time -v "$bin" train slr "$config" --set "run_dir=\"$run\"" ${variants[$name]} "${seed_sets[@]}" "${resume[@]}" "$@" 2> >(tee "$run.train.log" >&2)
+    train_variant "$run" ${variants[$name]} "${resume[@]}"
   fi
   for split in dev test; do
     echo "== $name$suffix $split" | tee -a "$log"

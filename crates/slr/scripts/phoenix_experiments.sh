@@ -21,10 +21,6 @@ cd "$(dirname "$0")/../../.."
 bin="${SIGNSCOPE:-target/release/signscope}"
 config=crates/slr/configs/phoenix2014t.toml
 data=runs/synth-phoenix2014t
-names=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do names+=("$1"); shift; done
-[ "${1:-}" = "--" ] && shift
-[ ${#names[@]} -gt 0 ] || names=(e2e no-mwer no-iris)
 base=(--set model.alignment_encoder=false --set gloss.epochs=6)
 declare -A variants=(
   [e2e]="${base[*]}"
@@ -33,23 +29,18 @@ declare -A variants=(
   [embedding-encoder]="--set alignment.epochs=1 --set gloss.epochs=6"
   [embedding-encoder-finetuned]="--set alignment.epochs=1 --set gloss.epochs=6 --set model.freeze_stage1=false"
 )
-for name in "${names[@]}"; do
-  [ -n "${variants[$name]:-}" ] || { echo "unknown variant $name (expected ${!variants[*]})" >&2; exit 2; }
-done
+# shellcheck source=crates/slr/scripts/experiments-lib.sh
+source crates/slr/scripts/experiments-lib.sh
+select_variants e2e no-mwer no-iris -- "$@"
 mkdir -p runs
 [ -f "$data/manifest.jsonl" ] || "$bin" synth --glosses phoenix2014t --splits train,dev --out "$data"
-seed_sets=() suffix=""
-if [ -n "${SEED:-}" ]; then
-  seed_sets=(--set "gloss.seed=$SEED" --set "alignment.seed=$SEED") suffix="-seed$SEED"
-fi
 for name in "${names[@]}"; do
   run="runs/slr-p14t-$name$suffix"
   if [ ! -f "$run/model.bpk" ]; then
     resume=()
     [ -f "$run/config.toml" ] && resume=(--resume)
     # shellcheck disable=SC2086
-    /usr/bin/time -v "$bin" train slr "$config" --set "run_dir=\"$run\"" ${variants[$name]} \
-      "${seed_sets[@]}" "${resume[@]}" "$@" 2> >(tee "$run.train.log" >&2)
+    train_variant "$run" ${variants[$name]} "${resume[@]}"
   fi
   report=$("$bin" eval slr --model "$run" --manifest "$data/manifest.jsonl" --split dev \
     --context without --hyp-out "$run/dev_hyp.tsv")
