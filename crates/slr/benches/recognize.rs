@@ -70,18 +70,21 @@ fn main() {
         // Recognition on the CPU inference device: 10 s at 30 fps.
         let device = signscope_nn::cpu_device();
         let model = ScopeSlr::new(m, classes, Stage::Gloss, &device);
+        // Median seconds to recognize (features → top-3 by beam 8) a `frames`-frame input.
+        let recognition_time = |frames: usize| {
+            let mut times = Vec::new();
+            for _ in 0..reps {
+                let one = batch(1, frames, m.embedding_size, classes, &device);
+                let start = Instant::now();
+                let (log_probs, _) = model.gloss_log_probs(m, &one);
+                let per = rows(log_probs, &[m.motion_steps(frames)]);
+                std::hint::black_box(beam_search(&per[0], 8, 3));
+                times.push(start.elapsed().as_secs_f64());
+            }
+            median(times)
+        };
         let frames = 300;
-        let mut times = Vec::new();
-        for _ in 0..reps {
-            let one = batch(1, frames, m.embedding_size, classes, &device);
-            let start = Instant::now();
-            let (log_probs, _) = model.gloss_log_probs(m, &one);
-            let per = rows(log_probs, &[m.motion_steps(frames)]);
-            let top = beam_search(&per[0], 8, 3);
-            std::hint::black_box(top);
-            times.push(start.elapsed().as_secs_f64());
-        }
-        let t = median(times);
+        let t = recognition_time(frames);
         println!(
             "recognize 300 frames (10 s @ 30 fps): median {:.1} ms = {:.0} frames/s = {:.0}x real time",
             t * 1e3,
@@ -90,18 +93,9 @@ fn main() {
         );
         // Streaming: the window grows by 1 s; latency = time to re-recognize after the last frame.
         for window in [60, 150, 300] {
-            let mut times = Vec::new();
-            for _ in 0..reps {
-                let one = batch(1, window, m.embedding_size, classes, &device);
-                let start = Instant::now();
-                let (log_probs, _) = model.gloss_log_probs(m, &one);
-                let per = rows(log_probs, &[m.motion_steps(window)]);
-                std::hint::black_box(beam_search(&per[0], 8, 3));
-                times.push(start.elapsed().as_secs_f64());
-            }
             println!(
                 "latency after the last frame, window {window} frames: median {:.1} ms",
-                median(times) * 1e3
+                recognition_time(window) * 1e3
             );
         }
 

@@ -50,6 +50,8 @@ pub struct SlrBatch {
 impl ScopeSlr {
     /// `classes` = glosses + 1 (blank).
     pub fn new(config: &SlrModelConfig, classes: usize, stage: Stage, device: &Device) -> Self {
+        // Without the alignment encoder there is no stage 1: the motion extractor trains
+        // with the gloss encoder.
         let freeze_stage1 =
             stage == Stage::Gloss && config.alignment_encoder && config.freeze_stage1;
         let stage1_dropout = if freeze_stage1 { 0.0 } else { config.dropout };
@@ -57,8 +59,6 @@ impl ScopeSlr {
             motion: MotionFeatureExtractor::new(config, device),
             alignment: EmbeddingAlignmentEncoder::new(config, stage1_dropout, device),
             gloss: GlossEncoder::new(config, classes, device),
-            // Without the alignment encoder there is no stage 1: the motion extractor trains
-            // with the gloss encoder.
             freeze_stage1,
         }
     }

@@ -32,6 +32,16 @@ fn batch(device: &Device) -> SlrBatch {
     }
 }
 
+/// Gradients of the CTC loss alone (no n-best, so no MWER).
+fn ctc_gradients(
+    model: &ScopeSlr,
+    config: &SlrModelConfig,
+    batch: &SlrBatch,
+) -> burn::tensor::Gradients {
+    let log_probs = model.gloss_log_probs(config, batch).0;
+    gloss_losses(config, log_probs, batch, 0, 1).ctc.backward()
+}
+
 #[test]
 fn shapes_and_finite_losses() {
     let config = tiny_config();
@@ -78,16 +88,10 @@ fn shapes_and_finite_losses() {
         !stage1_in_stage2.is_tracked(),
         "frozen stage 1 is cut from the graph"
     );
-    let stage2_grads = (gloss_losses(
-        &config,
-        model.gloss_log_probs(&config, &batch).0,
-        &batch,
-        0,
-        1,
-    )
-    .ctc)
-        .backward();
-    let stage1 = burn::optim::GradientsParams::from_grads(stage2_grads, &model.alignment);
+    let stage1 = burn::optim::GradientsParams::from_grads(
+        ctc_gradients(&model, &config, &batch),
+        &model.alignment,
+    );
     assert_eq!(stage1.len(), 0, "frozen stage 1 receives no gradient");
 }
 
@@ -113,16 +117,10 @@ fn unfrozen_stage1_fine_tunes_in_stage2() {
     device.seed(6);
     let model = ScopeSlr::new(&config, 4, Stage::Gloss, &device);
     let batch = batch(&device);
-    let ctc = gloss_losses(
-        &config,
-        model.gloss_log_probs(&config, &batch).0,
-        &batch,
-        0,
-        1,
-    )
-    .ctc;
-    let grads = ctc.backward();
-    let motion = burn::optim::GradientsParams::from_grads(grads, &model.motion);
+    let motion = burn::optim::GradientsParams::from_grads(
+        ctc_gradients(&model, &config, &batch),
+        &model.motion,
+    );
     assert!(
         !motion.is_empty(),
         "with freeze_stage1 off, CTC reaches the motion extractor"
