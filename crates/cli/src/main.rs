@@ -63,7 +63,7 @@ enum Command {
     Recognize(signscope_slr::cli::RecognizeArgs),
     /// Translate glosses (or the recognizer's top-k hypotheses) and the earlier dialogue
     /// turns to text: a trained seq2seq model, a local GGUF LLM or an OpenAI-compatible server.
-    Translate(translate::TranslateArgs),
+    Translate(Box<translate::TranslateArgs>),
     /// Correct translated sentences with a text-correction model (`signscope train correct`).
     Correct(signscope_slt::cli::CorrectArgs),
     /// Fold LoRA adapters (`signscope train lora`) into their base GGUF model.
@@ -202,7 +202,7 @@ fn main() -> anyhow::Result<()> {
         Command::Recognize(args) => {
             signscope_slr::cli::run(SlrCommand::Recognize(args), &embedders::slr_embedder)
         }
-        Command::Translate(args) => translate::run(args),
+        Command::Translate(args) => translate::run(*args),
         Command::Correct(args) => signscope_slt::cli::run_correct(args),
         Command::Export(args) => signscope_slt::cli::run_export(args),
     }

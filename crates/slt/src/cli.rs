@@ -8,6 +8,7 @@ use signscope_corpus::Split;
 
 use crate::config::{Direction, SltConfig};
 use crate::data::load_split;
+use crate::rerank::{ReconstructionReranker, cross_validated_choice};
 use crate::translator::{DecodeOptions, Start, Translator, score_outputs, train_from_config};
 
 /// Train a gloss→text (or text→gloss) transformer from a TOML configuration.
@@ -80,7 +81,25 @@ pub struct TranslateDecodeArgs {
     /// seq2seq: also print every hypothesis's translation and scores.
     #[arg(long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub rerank: RerankArgs,
 }
+
+/// Reconstruction reranking of the seq2seq beam (see `signscope_slt::rerank`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RerankArgs {
+    /// seq2seq: rerank the beam's translations by how well this text→gloss model
+    /// (`signscope train t2g`, e.g. models/phoenix2014t_t2g) turns each back into the glosses.
+    #[arg(long, value_name = "T2G_MODEL")]
+    pub rerank: Option<PathBuf>,
+    /// seq2seq: weight of the reverse model's per-gloss log-probability against the beam score
+    /// (0 = plain beam search).
+    #[arg(long, default_value_t = DEFAULT_RERANK_WEIGHT)]
+    pub rerank_weight: f64,
+}
+
+/// The weight `--rerank` uses unless told otherwise.
+pub const DEFAULT_RERANK_WEIGHT: f64 = 1.0;
 
 /// Score a trained model on a corpus split (BLEU-1..4, ROUGE-L).
 #[derive(Debug, Clone, clap::Args)]
@@ -104,6 +123,15 @@ pub struct EvalSltArgs {
     /// translations and score them again, SignMST-C's ablation.
     #[arg(long)]
     pub correct: Option<PathBuf>,
+    /// Rerank the beam's translations with this text→gloss model (`signscope train t2g`) and
+    /// score them again; --correct and --output then use the reranked translations.
+    #[arg(long, value_name = "T2G_MODEL")]
+    pub rerank: Option<PathBuf>,
+    /// Reranking weights, comma-separated. With several, each is scored, and the reported
+    /// reranked translations use weights chosen by 2-fold cross-validation over the
+    /// sentences (each half's weight is the one that scores best on the other half).
+    #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_RERANK_WEIGHT])]
+    pub rerank_weights: Vec<f64>,
 }
 
 /// Copy a trained model folder (config, vocabularies, chosen parameters) without its
@@ -177,7 +205,19 @@ pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
         .iter()
         .map(|g| translator.tokenize_source(g))
         .collect();
-    let choice = translator.translate_candidates(&sources, options)?;
+    let choice = match &args.decode.rerank.rerank {
+        Some(dir) => {
+            let reranker = ReconstructionReranker::load(dir)?;
+            reranker.check_pair(&translator)?;
+            reranker.translate_candidates(
+                &translator,
+                &sources,
+                options,
+                args.decode.rerank.rerank_weight,
+            )?
+        }
+        None => translator.translate_candidates(&sources, options)?,
+    };
     if args.decode.verbose {
         for (i, t) in choice.translations.iter().enumerate() {
             eprintln!(
@@ -206,10 +246,82 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let scores = translator.evaluate(&examples, options, 64)?;
     let seconds = started.elapsed().as_secs_f64();
+    let reranker = args
+        .rerank
+        .as_deref()
+        .map(ReconstructionReranker::load)
+        .transpose()?;
+    let mut reranked_lines = Vec::new();
+    let hypotheses = match &reranker {
+        Some(reranker) => {
+            reranker.check_pair(&translator)?;
+            let started = std::time::Instant::now();
+            let mut lists = Vec::with_capacity(examples.len());
+            for chunk in examples.chunks(64) {
+                let sources: Vec<Vec<String>> = chunk.iter().map(|e| e.source.clone()).collect();
+                lists.extend(reranker.nbest(&translator, &sources, options)?);
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let char_level = translator.target_is_char_level();
+            let score_picks = |sentences: &[usize], picks: &[usize]| {
+                let hyps = sentences
+                    .iter()
+                    .zip(picks)
+                    .map(|(&i, &p)| lists[i].candidates[p].text.clone())
+                    .collect();
+                let refs = sentences
+                    .iter()
+                    .map(|&i| scores.references[i].clone())
+                    .collect();
+                score_outputs(hyps, refs, char_level)
+            };
+            let all: Vec<usize> = (0..lists.len()).collect();
+            for &weight in &args.rerank_weights {
+                let picks: Vec<usize> = lists.iter().map(|l| l.choose(weight)).collect();
+                reranked_lines.push(format!(
+                    "  + reranked (weight {weight}): {}",
+                    score_picks(&all, &picks).summary()
+                ));
+            }
+            let picks = if args.rerank_weights.len() > 1 {
+                let (picks, applied) =
+                    cross_validated_choice(&lists, &args.rerank_weights, |s, p| {
+                        score_picks(s, p).bleu[3]
+                    });
+                reranked_lines.push(format!(
+                    "  + reranked, weights by 2-fold cross-validation ({} even / {} odd sentences): {}",
+                    applied[0],
+                    applied[1],
+                    score_picks(&all, &picks).summary()
+                ));
+                picks
+            } else {
+                lists
+                    .iter()
+                    .map(|l| l.choose(args.rerank_weights[0]))
+                    .collect()
+            };
+            reranked_lines.push(format!(
+                "    reranking with {}: {:.1} s, {:.1} ms/sentence (beam search + reverse scoring)",
+                args.rerank
+                    .as_ref()
+                    .expect("reranker implies --rerank")
+                    .display(),
+                seconds,
+                1000.0 * seconds / examples.len() as f64
+            ));
+            picks
+                .iter()
+                .zip(&lists)
+                .map(|(&p, l)| l.candidates[p].text.clone())
+                .collect()
+        }
+        None => scores.hypotheses.clone(),
+    };
     let corrected = match &corrector {
         Some(corrector) => {
             let started = std::time::Instant::now();
-            let fixed = corrector.correct(&scores.hypotheses, corrector.default_options())?;
+            let fixed = corrector.correct(&hypotheses, corrector.default_options())?;
             let seconds = started.elapsed().as_secs_f64();
             let rescored = score_outputs(
                 fixed.clone(),
@@ -224,7 +336,7 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
         let mut text = String::new();
         for (i, ((e, h), r)) in examples
             .iter()
-            .zip(&scores.hypotheses)
+            .zip(&hypotheses)
             .zip(&scores.references)
             .enumerate()
         {
@@ -248,6 +360,9 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
         seconds,
         1000.0 * seconds / examples.len() as f64
     );
+    for line in &reranked_lines {
+        println!("{line}");
+    }
     if let (Some((_, rescored, seconds)), Some(dir)) = (&corrected, &args.correct) {
         println!(
             "  + text correction {}: {} [{:.1} s, {:.1} ms/sentence]",

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod noise;
+pub mod rerank;
 pub mod translator;
 
 pub use config::{DataConfig, Dataset, Direction, NoiseConfig, SltConfig, TextLevel};

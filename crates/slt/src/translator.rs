@@ -11,7 +11,7 @@ use signscope_corpus::Split;
 use signscope_nn::burn::prelude::*;
 use signscope_nn::checkpoint::{load_model, save_model};
 use signscope_nn::loss::{TokenLoss, label_smoothed_cross_entropy};
-use signscope_nn::search::{SearchConfig, beam_search, greedy_search};
+use signscope_nn::search::{SearchConfig, beam_search, greedy_search, score_targets};
 use signscope_nn::seq2seq::{Seq2Seq, TokenBatch};
 use signscope_nn::train::{
     Evaluation, TrainReport, TrainTask, averaged_model_path, best_model_path, train,
@@ -62,6 +62,29 @@ pub struct CandidateChoice {
     pub chosen: usize,
     /// One translation per hypothesis, in input order.
     pub translations: Vec<Translation>,
+}
+
+impl CandidateChoice {
+    /// Picks the translation of the hypothesis the translator finds most plausible (see
+    /// [`Translator::translate_candidates`]).
+    pub fn among(translations: Vec<Translation>) -> Self {
+        // Ranked with α = 1 whatever α decoding used: a large decoding α (which fights short
+        // outputs inside one beam) would otherwise make the longest translation win across
+        // hypotheses, however unlikely its glosses.
+        let rank = |t: &Translation| {
+            t.log_prob / signscope_nn::search::length_penalty(t.tokens.len() + 1, RANK_ALPHA)
+        };
+        let mut chosen = 0;
+        for (i, t) in translations.iter().enumerate() {
+            if rank(t) > rank(&translations[chosen]) {
+                chosen = i;
+            }
+        }
+        Self {
+            chosen,
+            translations,
+        }
+    }
 }
 
 /// Dev-set scores with signjoey's scorers from `signscope-metrics`: sacrebleu 1.4.2
@@ -198,6 +221,49 @@ impl Translator {
         sources: &[Vec<String>],
         options: DecodeOptions,
     ) -> anyhow::Result<Vec<Translation>> {
+        Ok(self
+            .translate_nbest(sources, options)?
+            .into_iter()
+            .map(|mut nbest| nbest.swap_remove(0))
+            .collect())
+    }
+
+    /// The finished beam of each source, best first (up to `beam_size` translations; greedy
+    /// search gives one).
+    pub fn translate_nbest(
+        &self,
+        sources: &[Vec<String>],
+        options: DecodeOptions,
+    ) -> anyhow::Result<Vec<Vec<Translation>>> {
+        let ids = self.encode_sources(sources)?;
+        let search = search_config(&self.config, options.beam_size.max(1), options.alpha);
+        let nbest = if options.beam_size <= 1 {
+            greedy_search(&self.model, &ids, &search, &self.device)
+                .into_iter()
+                .map(|h| vec![h])
+                .collect()
+        } else {
+            beam_search(&self.model, &ids, &search, &self.device)
+        };
+        Ok(nbest
+            .into_iter()
+            .map(|hyps| {
+                hyps.into_iter()
+                    .map(|h| {
+                        let tokens = self.target_vocab.decode(&h.tokens);
+                        Translation {
+                            text: self.detokenize_target(&tokens),
+                            tokens,
+                            log_prob: h.log_prob,
+                            score: h.score,
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    fn encode_sources(&self, sources: &[Vec<String>]) -> anyhow::Result<Vec<Vec<u32>>> {
         let limit = self.model.max_positions() - 1;
         let ids: Vec<Vec<u32>> = sources
             .iter()
@@ -211,33 +277,48 @@ impl Translator {
                 limit - 1
             );
         }
-        let search = search_config(&self.config, options.beam_size.max(1), options.alpha);
-        let best: Vec<(Vec<u32>, f64, f64)> = if options.beam_size <= 1 {
-            greedy_search(&self.model, &ids, &search, &self.device)
-                .into_iter()
-                .map(|h| (h.tokens, h.log_prob, h.score))
-                .collect()
-        } else {
-            beam_search(&self.model, &ids, &search, &self.device)
-                .into_iter()
-                .map(|mut hyps| {
-                    let h = hyps.remove(0);
-                    (h.tokens, h.log_prob, h.score)
+        Ok(ids)
+    }
+
+    /// Teacher-forced `log P(target | source)` (EOS counted) of each pair of token sequences,
+    /// in batches of 64; `None` for a pair too long for the model's position table.
+    pub fn log_probs(
+        &self,
+        sources: &[Vec<String>],
+        targets: &[Vec<String>],
+    ) -> anyhow::Result<Vec<Option<f64>>> {
+        if sources.len() != targets.len() {
+            bail!(
+                "{} sources but {} targets to score",
+                sources.len(),
+                targets.len()
+            );
+        }
+        let limit = self.model.max_positions() - 1;
+        let search = search_config(&self.config, 1, 0.0);
+        let mut scores = vec![None; sources.len()];
+        let fits: Vec<usize> = (0..sources.len())
+            .filter(|&i| sources[i].len() < limit && targets[i].len() < limit)
+            .collect();
+        for chunk in fits.chunks(64) {
+            let source_ids: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|&i| self.source_vocab.encode(&sources[i]))
+                .collect();
+            let target_ids: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|&i| {
+                    let mut ids = self.target_vocab.encode(&targets[i]);
+                    ids.pop(); // score_targets appends EOS itself
+                    ids
                 })
-                .collect()
-        };
-        Ok(best
-            .into_iter()
-            .map(|(ids, log_prob, score)| {
-                let tokens = self.target_vocab.decode(&ids);
-                Translation {
-                    text: self.detokenize_target(&tokens),
-                    tokens,
-                    log_prob,
-                    score,
-                }
-            })
-            .collect())
+                .collect();
+            let lp = score_targets(&self.model, &source_ids, &target_ids, &search, &self.device);
+            for (&i, lp) in chunk.iter().zip(lp) {
+                scores[i] = Some(lp);
+            }
+        }
+        Ok(scores)
     }
 
     /// Translates each of the recognizer's hypotheses (e.g. its top 3) and picks the one whose
@@ -254,22 +335,7 @@ impl Translator {
             bail!("no recognizer hypotheses to translate");
         }
         let translations = self.translate_batch(hypotheses, options)?;
-        // Ranked with α = 1 whatever α decoding used: a large decoding α (which fights short
-        // outputs inside one beam) would otherwise make the longest translation win across
-        // hypotheses, however unlikely its glosses.
-        let rank = |t: &Translation| {
-            t.log_prob / signscope_nn::search::length_penalty(t.tokens.len() + 1, RANK_ALPHA)
-        };
-        let mut chosen = 0;
-        for (i, t) in translations.iter().enumerate() {
-            if rank(t) > rank(&translations[chosen]) {
-                chosen = i;
-            }
-        }
-        Ok(CandidateChoice {
-            chosen,
-            translations,
-        })
+        Ok(CandidateChoice::among(translations))
     }
 
     /// Translates a whole split and scores it against the references.

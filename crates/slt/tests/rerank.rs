@@ -1,0 +1,89 @@
+//! Reconstruction reranking with the committed PHOENIX-2014T models (models/): the reverse
+//! model prefers translations that keep the glosses' content, and weight 0 is beam search.
+
+use std::path::{Path, PathBuf};
+
+use signscope_slt::rerank::ReconstructionReranker;
+use signscope_slt::translator::{DecodeOptions, Translator};
+
+fn model(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models")
+        .join(name)
+}
+
+fn tokens(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+#[test]
+fn reverse_model_prefers_the_faithful_translation() {
+    let reverse = Translator::load(&model("phoenix2014t_t2g")).unwrap();
+    let glosses = tokens("MORGEN REGEN");
+    let lp = reverse
+        .log_probs(
+            &[
+                tokens("morgen regnet es"),
+                tokens("heute scheint die sonne"),
+            ],
+            &[glosses.clone(), glosses],
+        )
+        .unwrap();
+    let (faithful, unfaithful) = (lp[0].unwrap(), lp[1].unwrap());
+    assert!(faithful < 0.0 && faithful > unfaithful + 2.0, "{lp:?}");
+
+    // A pair longer than the position table gets no score instead of an error.
+    let long = vec!["morgen".to_string(); 400];
+    let lp = reverse.log_probs(&[long], &[tokens("MORGEN")]).unwrap();
+    assert_eq!(lp, vec![None]);
+}
+
+#[test]
+fn nbest_lists_carry_per_gloss_reconstruction_scores() {
+    let g2t = Translator::load(&model("phoenix2014t_g2t")).unwrap();
+    let reranker = ReconstructionReranker::load(&model("phoenix2014t_t2g")).unwrap();
+    reranker.check_pair(&g2t).unwrap();
+    let reverse = Translator::load(&model("phoenix2014t_t2g")).unwrap();
+    let sources = vec![
+        tokens("MORGEN REGEN"),
+        tokens("NORD WIND STARK KOENNEN STURM"),
+    ];
+    let options = DecodeOptions {
+        beam_size: 6,
+        alpha: 3.0,
+    };
+    let lists = reranker.nbest(&g2t, &sources, options).unwrap();
+    let plain = g2t.translate_batch(&sources, options).unwrap();
+    for ((list, best), source) in lists.iter().zip(&plain).zip(&sources) {
+        assert!(list.candidates.len() > 1 && list.candidates.len() <= 6);
+        assert_eq!(&list.candidates[0], best);
+        assert_eq!(list.choose(0.0), 0);
+        let texts: Vec<Vec<String>> = list
+            .candidates
+            .iter()
+            .map(|c| reverse.tokenize_source(&c.text))
+            .collect();
+        let expected = reverse
+            .log_probs(&texts, &vec![source.clone(); texts.len()])
+            .unwrap();
+        for (got, want) in list.reconstruction.iter().zip(expected) {
+            let want = want.unwrap() / (source.len() + 1) as f64;
+            assert!((got.unwrap() - want).abs() < 1e-6, "{got:?} vs {want}");
+        }
+        // A large weight picks the candidate the reverse model likes best.
+        let most_faithful = (0..texts.len())
+            .max_by(|&a, &b| {
+                list.reconstruction[a]
+                    .unwrap()
+                    .total_cmp(&list.reconstruction[b].unwrap())
+            })
+            .unwrap();
+        assert_eq!(list.choose(1e6), most_faithful);
+    }
+
+    // The gloss→text model cannot stand in for the reverse one.
+    let err = ReconstructionReranker::load(&model("phoenix2014t_g2t"))
+        .err()
+        .expect("a gloss→text model is refused");
+    assert!(format!("{err:#}").contains("text_to_gloss"), "{err:#}");
+}
