@@ -46,6 +46,14 @@ fn default_translator_turns_weather_glosses_into_german() {
         "--verbose",
     ]);
     assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
+    let out = signscope(&[
+        "translate",
+        "--glosses",
+        "MORGEN REGEN",
+        "--mbr-temperature",
+        "0.1",
+    ]);
+    assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
 }
 
 #[test]
@@ -112,7 +120,8 @@ fn figure(line: &str, name: &str) -> f64 {
 #[test]
 fn reconstruction_reranking_on_the_real_dev_set() {
     // models/README.md: the g2t model's beam-8 output, reranked with the t2g model, gains
-    // about one ROUGE-L point on PHOENIX-2014T dev (47.88 against 47.00 at weight 0.25).
+    // about one ROUGE-L point on PHOENIX-2014T dev (47.88 against 47.00 at weight 0.25);
+    // MBR and the gated text correction are scored from the same n-best lists.
     let out = signscope(&[
         "eval",
         "slt",
@@ -124,6 +133,10 @@ fn reconstruction_reranking_on_the_real_dev_set() {
         "models/phoenix2014t_t2g",
         "--rerank-weights",
         "0,0.25",
+        "--mbr-temperatures",
+        "0.1",
+        "--correct",
+        "models/phoenix2014t_correction",
     ]);
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
@@ -140,6 +153,25 @@ fn reconstruction_reranking_on_the_real_dev_set() {
     );
     assert!(figure(reranked, "BLEU-4") > 22.0, "{text}");
     assert!(text.contains("2-fold cross-validation"), "{text}");
+    let mbr = lines
+        .iter()
+        .find(|l| l.contains("(weight 0.25, MBR temperature 0.1)"))
+        .unwrap();
+    assert!(figure(mbr, "BLEU-4") > 22.0, "{text}");
+    // The correction model, applied to every sentence, costs BLEU; offered as one more n-best
+    // candidate it is taken only where the translator's own selection prefers it.
+    let corrected = lines
+        .iter()
+        .find(|l| l.contains("+ text correction models/"))
+        .unwrap();
+    let gated = lines
+        .iter()
+        .find(|l| l.contains("text correction as an n-best candidate"))
+        .unwrap();
+    assert!(
+        figure(gated, "BLEU-4") >= figure(corrected, "BLEU-4"),
+        "{text}"
+    );
 
     let out = signscope(&[
         "translate",
@@ -147,6 +179,14 @@ fn reconstruction_reranking_on_the_real_dev_set() {
         "MORGEN REGEN",
         "--rerank",
         "models/phoenix2014t_t2g",
+    ]);
+    assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
+    let out = signscope(&[
+        "translate",
+        "--glosses",
+        "MORGEN REGEN",
+        "--mbr-temperature",
+        "0.1",
     ]);
     assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
 }

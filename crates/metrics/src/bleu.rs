@@ -207,6 +207,22 @@ pub struct BleuStats {
     pub ref_len: u64,
 }
 
+impl BleuStats {
+    /// Sentence BLEU-4 in [0, 1] with the 2..4-gram precisions add-one smoothed (Lin & Och
+    /// 2004, "smoothed BLEU"): the utility of minimum-Bayes-risk decoding, where unsmoothed
+    /// BLEU would be 0 for most pairs of short sentences. Not a corpus score.
+    pub fn smoothed_sentence_bleu(&self) -> f64 {
+        if self.sys_len == 0 || self.correct[0] == 0 {
+            return 0.0;
+        }
+        let mut log_precision = (self.correct[0] as f64 / self.total[0] as f64).ln();
+        for n in 1..MAX_ORDER {
+            log_precision += ((self.correct[n] as f64 + 1.0) / (self.total[n] as f64 + 1.0)).ln();
+        }
+        brevity_penalty(self) * (log_precision / MAX_ORDER as f64).exp()
+    }
+}
+
 impl std::ops::AddAssign for BleuStats {
     fn add_assign(&mut self, other: Self) {
         for n in 0..MAX_ORDER {
@@ -490,5 +506,20 @@ mod tests {
         assert_eq!(s.bleu, [0.0; 4]);
         let s = corpus_bleu(&[""], &["a b"], &BleuConfig::sacrebleu2());
         assert_eq!(s.bleu, [0.0; 4]);
+    }
+
+    #[test]
+    fn smoothed_sentence_bleu_by_hand() {
+        let stats = |h: &str, r: &str| BleuConfig::signjoey().sentence_stats(h, r);
+        assert!((stats("a b c d", "a b c d").smoothed_sentence_bleu() - 1.0).abs() < 1e-12);
+        // p1 = 3/3; p2..p4 = (2+1)/(2+1), (1+1)/(1+1), (0+1)/(0+1); BP = exp(1 - 4/3).
+        let short = stats("a b c", "a b c d").smoothed_sentence_bleu();
+        assert!((short - (-1.0f64 / 3.0).exp()).abs() < 1e-12, "{short}");
+        // p1 = 2/4, p2 = (1+1)/(3+1), p3 = 1/3, p4 = 1/2; no brevity penalty.
+        let mixed = stats("a b x y", "a b c d").smoothed_sentence_bleu();
+        let want = (0.5f64 * 0.5 * (1.0 / 3.0) * 0.5).powf(0.25);
+        assert!((mixed - want).abs() < 1e-12, "{mixed} vs {want}");
+        assert_eq!(stats("x y", "a b").smoothed_sentence_bleu(), 0.0);
+        assert_eq!(stats("", "a b").smoothed_sentence_bleu(), 0.0);
     }
 }

@@ -8,8 +8,13 @@ use signscope_corpus::Split;
 
 use crate::config::{Direction, SltConfig};
 use crate::data::load_split;
-use crate::rerank::{ReconstructionReranker, cross_validated_choice};
-use crate::translator::{DecodeOptions, Start, Translator, score_outputs, train_from_config};
+use crate::rerank::{
+    ReconstructionReranker, ScoredCandidates, Selection, add_candidates, cross_validated_choice,
+    nbest_lists, translate_candidates_selected,
+};
+use crate::translator::{
+    DecodeOptions, DevScores, Start, Translator, score_outputs, train_from_config,
+};
 
 /// Train a gloss→text (or text→gloss) transformer from a TOML configuration.
 #[derive(Debug, Clone, clap::Args)]
@@ -96,6 +101,24 @@ pub struct RerankArgs {
     /// (0 = plain beam search).
     #[arg(long, default_value_t = DEFAULT_RERANK_WEIGHT)]
     pub rerank_weight: f64,
+    /// seq2seq: pick the translation from the beam by minimum Bayes risk (the candidate with
+    /// the highest expected sentence BLEU against the others, weighted by softmax(score / T))
+    /// at this temperature T, with or without --rerank.
+    #[arg(long, value_name = "T")]
+    pub mbr_temperature: Option<f64>,
+}
+
+impl RerankArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            weight: if self.rerank.is_some() {
+                self.rerank_weight
+            } else {
+                0.0
+            },
+            mbr_temperature: self.mbr_temperature,
+        }
+    }
 }
 
 /// The weight `--rerank` uses unless told otherwise.
@@ -124,7 +147,8 @@ pub struct EvalSltArgs {
     #[arg(long)]
     pub correct: Option<PathBuf>,
     /// Rerank the beam's translations with this text→gloss model (`signscope train t2g`) and
-    /// score them again; --correct and --output then use the reranked translations.
+    /// score them again; --correct and --output then use the reranked (or MBR-chosen)
+    /// translations.
     #[arg(long, value_name = "T2G_MODEL")]
     pub rerank: Option<PathBuf>,
     /// Reranking weights, comma-separated. With several, each is scored, and the reported
@@ -132,6 +156,12 @@ pub struct EvalSltArgs {
     /// sentences (each half's weight is the one that scores best on the other half).
     #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_RERANK_WEIGHT])]
     pub rerank_weights: Vec<f64>,
+    /// Also pick translations from the beam by minimum Bayes risk at these temperatures
+    /// (comma-separated; see `translate --mbr-temperature`), for every reranking weight (or
+    /// with the beam scores alone without --rerank); each is scored, and cross-validation
+    /// chooses among all selections.
+    #[arg(long, value_delimiter = ',', value_name = "T")]
+    pub mbr_temperatures: Vec<f64>,
 }
 
 /// Copy a trained model folder (config, vocabularies, chosen parameters) without its
@@ -205,18 +235,25 @@ pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
         .iter()
         .map(|g| translator.tokenize_source(g))
         .collect();
-    let choice = match &args.decode.rerank.rerank {
-        Some(dir) => {
-            let reranker = ReconstructionReranker::load(dir)?;
+    let rerank = &args.decode.rerank;
+    let choice = if rerank.rerank.is_some() || rerank.mbr_temperature.is_some() {
+        let reranker = rerank
+            .rerank
+            .as_deref()
+            .map(ReconstructionReranker::load)
+            .transpose()?;
+        if let Some(reranker) = &reranker {
             reranker.check_pair(&translator)?;
-            reranker.translate_candidates(
-                &translator,
-                &sources,
-                options,
-                args.decode.rerank.rerank_weight,
-            )?
         }
-        None => translator.translate_candidates(&sources, options)?,
+        translate_candidates_selected(
+            &translator,
+            reranker.as_ref(),
+            &sources,
+            options,
+            rerank.selection(),
+        )?
+    } else {
+        translator.translate_candidates(&sources, options)?
     };
     if args.decode.verbose {
         for (i, t) in choice.translations.iter().enumerate() {
@@ -242,96 +279,136 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|dir| Translator::load_expecting(dir, Direction::TextCorrection))
         .transpose()?;
-    let examples = load_split(&translator.config.data, &data_dir, args.split)?;
-    let started = std::time::Instant::now();
-    let scores = translator.evaluate(&examples, options, 64)?;
-    let seconds = started.elapsed().as_secs_f64();
     let reranker = args
         .rerank
         .as_deref()
         .map(ReconstructionReranker::load)
         .transpose()?;
-    let mut reranked_lines = Vec::new();
-    let hypotheses = match &reranker {
-        Some(reranker) => {
-            reranker.check_pair(&translator)?;
-            let started = std::time::Instant::now();
-            let mut lists = Vec::with_capacity(examples.len());
-            for chunk in examples.chunks(64) {
-                let sources: Vec<Vec<String>> = chunk.iter().map(|e| e.source.clone()).collect();
-                lists.extend(reranker.nbest(&translator, &sources, options)?);
-            }
-            let seconds = started.elapsed().as_secs_f64();
-            let char_level = translator.target_is_char_level();
-            let score_picks = |sentences: &[usize], picks: &[usize]| {
-                let hyps = sentences
-                    .iter()
-                    .zip(picks)
-                    .map(|(&i, &p)| lists[i].candidates[p].text.clone())
-                    .collect();
-                let refs = sentences
-                    .iter()
-                    .map(|&i| scores.references[i].clone())
-                    .collect();
-                score_outputs(hyps, refs, char_level)
-            };
-            let all: Vec<usize> = (0..lists.len()).collect();
-            for &weight in &args.rerank_weights {
-                let picks: Vec<usize> = lists.iter().map(|l| l.choose(weight)).collect();
-                reranked_lines.push(format!(
-                    "  + reranked (weight {weight}): {}",
-                    score_picks(&all, &picks).summary()
-                ));
-            }
-            let picks = if args.rerank_weights.len() > 1 {
-                let (picks, applied) =
-                    cross_validated_choice(&lists, &args.rerank_weights, |s, p| {
-                        score_picks(s, p).bleu[3]
-                    });
-                reranked_lines.push(format!(
-                    "  + reranked, weights by 2-fold cross-validation ({} even / {} odd sentences): {}",
-                    applied[0],
-                    applied[1],
-                    score_picks(&all, &picks).summary()
-                ));
-                picks
-            } else {
-                lists
-                    .iter()
-                    .map(|l| l.choose(args.rerank_weights[0]))
-                    .collect()
-            };
-            reranked_lines.push(format!(
-                "    reranking with {}: {:.1} s, {:.1} ms/sentence (beam search + reverse scoring)",
-                args.rerank
-                    .as_ref()
-                    .expect("reranker implies --rerank")
-                    .display(),
-                seconds,
-                1000.0 * seconds / examples.len() as f64
-            ));
-            picks
-                .iter()
-                .zip(&lists)
-                .map(|(&p, l)| l.candidates[p].text.clone())
-                .collect()
-        }
-        None => scores.hypotheses.clone(),
+    if let Some(reranker) = &reranker {
+        reranker.check_pair(&translator)?;
+    }
+    let selections = eval_selections(&args, reranker.is_some())?;
+    let examples = load_split(&translator.config.data, &data_dir, args.split)?;
+    let started = std::time::Instant::now();
+    let scores = translator.evaluate(&examples, options, 64)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let char_level = translator.target_is_char_level();
+    let sources: Vec<Vec<String>> = examples.iter().map(|e| e.source.clone()).collect();
+    let score_texts = |texts: &[String]| {
+        score_outputs(texts.to_vec(), scores.references.clone(), char_level).summary()
     };
-    let corrected = match &corrector {
-        Some(corrector) => {
-            let started = std::time::Instant::now();
-            let fixed = corrector.correct(&hypotheses, corrector.default_options())?;
-            let seconds = started.elapsed().as_secs_f64();
-            let rescored = score_outputs(
-                fixed.clone(),
-                scores.references.clone(),
-                translator.target_is_char_level(),
+    let per_sentence = |seconds: f64| {
+        format!(
+            "{:.1} s, {:.1} ms/sentence",
+            seconds,
+            1000.0 * seconds / examples.len() as f64
+        )
+    };
+    println!(
+        "{} {} (beam {}, alpha {}): {} [{}]",
+        args.model.display(),
+        args.split.as_str(),
+        options.beam_size,
+        options.alpha,
+        scores.summary(),
+        per_sentence(seconds)
+    );
+
+    // n-best lists, when a selection (reranking, MBR) or the gated correction needs them.
+    let mut nbest = None;
+    if !selections.is_empty() || corrector.is_some() {
+        let started = std::time::Instant::now();
+        let mut lists = Vec::with_capacity(examples.len());
+        for chunk in sources.chunks(64) {
+            lists.extend(nbest_lists(&translator, reranker.as_ref(), chunk, options)?);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let chosen = if selections.is_empty() {
+            vec![BEAM_SEARCH; lists.len()]
+        } else {
+            let chosen = report_selections(
+                &lists,
+                &selections,
+                reranker.is_some(),
+                char_level,
+                |sentences, picks| {
+                    let hypotheses = sentences
+                        .iter()
+                        .zip(picks)
+                        .map(|(&i, &p)| lists[i].candidates[p].text.clone())
+                        .collect();
+                    let references = sentences
+                        .iter()
+                        .map(|&i| scores.references[i].clone())
+                        .collect();
+                    score_outputs(hypotheses, references, char_level)
+                },
             );
-            Some((fixed, rescored, seconds))
+            let what = match &args.rerank {
+                Some(dir) => format!(
+                    "reranking with {}: beam search + reverse scoring",
+                    dir.display()
+                ),
+                None => "n-best lists: beam search".to_string(),
+            };
+            println!("    {what}: {}", per_sentence(seconds));
+            chosen
+        };
+        nbest = Some((lists, chosen));
+    }
+    let hypotheses = match &nbest {
+        Some((lists, chosen)) if !selections.is_empty() => {
+            let picks: Vec<usize> = lists
+                .iter()
+                .zip(chosen)
+                .map(|(l, s)| l.select(*s, char_level))
+                .collect();
+            chosen_texts(lists, &picks)
         }
-        None => None,
+        _ => scores.hypotheses.clone(),
     };
+
+    let mut corrected = None;
+    if let (Some(corrector), Some(dir)) = (&corrector, &args.correct) {
+        let started = std::time::Instant::now();
+        let fixed = corrector.correct(&hypotheses, corrector.default_options())?;
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "  + text correction {}: {} [{}]",
+            dir.display(),
+            score_texts(&fixed),
+            per_sentence(seconds)
+        );
+        // SignMST-C applies the correction unconditionally; here the rewrite also joins the
+        // translator's n-best list and is kept only where the same selection prefers it.
+        let (mut lists, chosen) = nbest.take().expect("n-best lists are built with --correct");
+        let added = add_candidates(
+            &translator,
+            reranker.as_ref(),
+            &sources,
+            &mut lists,
+            &fixed,
+            options,
+        )?;
+        let picks: Vec<usize> = lists
+            .iter()
+            .zip(&chosen)
+            .map(|(l, s)| l.select(*s, char_level))
+            .collect();
+        let gated = chosen_texts(&lists, &picks);
+        let kept = gated.iter().zip(&fixed).filter(|(g, f)| g == f).count();
+        let changed = hypotheses
+            .iter()
+            .zip(&fixed)
+            .filter(|(h, f)| h != f)
+            .count();
+        println!(
+            "  + text correction as an n-best candidate ({added} new candidates; {} of {changed} changed sentences taken): {}",
+            kept.saturating_sub(examples.len() - changed),
+            score_texts(&gated)
+        );
+        corrected = Some(fixed);
+    }
     if let Some(path) = &args.output {
         let mut text = String::new();
         for (i, ((e, h), r)) in examples
@@ -341,38 +418,106 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
             .enumerate()
         {
             match &corrected {
-                Some((fixed, _, _)) => {
-                    text.push_str(&format!("{}\t{h}\t{}\t{r}\n", e.id, fixed[i]))
-                }
+                Some(fixed) => text.push_str(&format!("{}\t{h}\t{}\t{r}\n", e.id, fixed[i])),
                 None => text.push_str(&format!("{}\t{h}\t{r}\n", e.id)),
             }
         }
         signscope_nn::checkpoint::write_atomic(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    println!(
-        "{} {} (beam {}, alpha {}): {} [{:.1} s, {:.1} ms/sentence]",
-        args.model.display(),
-        args.split.as_str(),
-        options.beam_size,
-        options.alpha,
-        scores.summary(),
-        seconds,
-        1000.0 * seconds / examples.len() as f64
-    );
-    for line in &reranked_lines {
-        println!("{line}");
+    Ok(())
+}
+
+/// The plain beam search's choice: its best hypothesis.
+const BEAM_SEARCH: Selection = Selection {
+    weight: 0.0,
+    mbr_temperature: None,
+};
+
+/// Every selection `eval slt` scores: each reranking weight (with --rerank), each alone and
+/// with each MBR temperature.
+fn eval_selections(args: &EvalSltArgs, reranking: bool) -> anyhow::Result<Vec<Selection>> {
+    if let Some(t) = args
+        .mbr_temperatures
+        .iter()
+        .find(|t| t.is_nan() || **t <= 0.0)
+    {
+        bail!("MBR temperatures must be positive, got {t}");
     }
-    if let (Some((_, rescored, seconds)), Some(dir)) = (&corrected, &args.correct) {
+    let weights = if reranking {
+        args.rerank_weights.clone()
+    } else {
+        vec![0.0]
+    };
+    let mut selections = Vec::new();
+    for weight in weights {
+        if reranking {
+            selections.push(Selection {
+                weight,
+                mbr_temperature: None,
+            });
+        }
+        for &t in &args.mbr_temperatures {
+            selections.push(Selection {
+                weight,
+                mbr_temperature: Some(t),
+            });
+        }
+    }
+    Ok(selections)
+}
+
+fn chosen_texts(lists: &[ScoredCandidates], picks: &[usize]) -> Vec<String> {
+    lists
+        .iter()
+        .zip(picks)
+        .map(|(l, &p)| l.candidates[p].text.clone())
+        .collect()
+}
+
+/// Prints the scores of every selection and, with several, of the one chosen for each half
+/// of the sentences by 2-fold cross-validation; returns the selection applied to each
+/// sentence. `score_picks(sentences, picks)` scores the chosen candidates of those sentences.
+fn report_selections(
+    lists: &[ScoredCandidates],
+    selections: &[Selection],
+    reranking: bool,
+    char_level: bool,
+    score_picks: impl Fn(&[usize], &[usize]) -> DevScores,
+) -> Vec<Selection> {
+    let label = |s: &Selection| match s.mbr_temperature {
+        _ if reranking => format!("reranked ({s})"),
+        Some(t) => format!("MBR (temperature {t})"),
+        None => "beam search".to_string(),
+    };
+    let all: Vec<usize> = (0..lists.len()).collect();
+    for selection in selections {
+        let picks: Vec<usize> = lists
+            .iter()
+            .map(|l| l.select(*selection, char_level))
+            .collect();
         println!(
-            "  + text correction {}: {} [{:.1} s, {:.1} ms/sentence]",
-            dir.display(),
-            rescored.summary(),
-            seconds,
-            1000.0 * seconds / examples.len() as f64
+            "  + {}: {}",
+            label(selection),
+            score_picks(&all, &picks).summary()
         );
     }
-    Ok(())
+    if let [only] = selections {
+        return vec![*only; lists.len()];
+    }
+    let (picks, applied) = cross_validated_choice(
+        lists,
+        selections,
+        |l, s| l.select(s, char_level),
+        |sentences, picks| score_picks(sentences, picks).bleu[3],
+    );
+    println!(
+        "  + selection by 2-fold cross-validation (even sentences: {}; odd: {}): {}",
+        applied[0],
+        applied[1],
+        score_picks(&all, &picks).summary()
+    );
+    (0..lists.len()).map(|i| applied[i % 2]).collect()
 }
 
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {

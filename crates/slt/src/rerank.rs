@@ -15,6 +15,8 @@ use std::path::Path;
 
 use anyhow::bail;
 
+use signscope_metrics::BleuConfig;
+
 use crate::config::Direction;
 use crate::translator::{CandidateChoice, DecodeOptions, Translation, Translator};
 
@@ -32,26 +34,103 @@ pub struct ScoredCandidates {
 }
 
 impl ScoredCandidates {
+    /// `score(y) + weight · reconstruction(y)` of every candidate; the beam scores alone when
+    /// any candidate lacks a reconstruction score, so that all are compared on the same terms.
+    fn combined(&self, weight: f64) -> Vec<f64> {
+        let complete = self.reconstruction.iter().all(Option::is_some);
+        self.candidates
+            .iter()
+            .zip(&self.reconstruction)
+            .map(|(c, r)| match (complete, r) {
+                (true, Some(r)) => c.score + weight * r,
+                _ => c.score,
+            })
+            .collect()
+    }
+
     /// Index of the candidate with the best combined score; ties keep the earlier (beam)
-    /// order. When any candidate lacks a reconstruction score the beam's own best is kept, so
-    /// that every candidate is compared on the same terms.
+    /// order. When any candidate lacks a reconstruction score the beam's own best is kept.
     pub fn choose(&self, weight: f64) -> usize {
-        if self.reconstruction.iter().any(Option::is_none) {
-            return 0;
+        first_max(&self.combined(weight))
+    }
+
+    /// Index of the candidate picked by `selection`.
+    pub fn select(&self, selection: Selection, char_level: bool) -> usize {
+        match selection.mbr_temperature {
+            None => self.choose(selection.weight),
+            Some(t) => self.choose_mbr(selection.weight, t, char_level),
         }
-        let combined =
-            |i: usize| self.candidates[i].score + weight * self.reconstruction[i].unwrap_or(0.0);
-        let mut best = 0;
-        for i in 1..self.candidates.len() {
-            if combined(i) > combined(best) {
-                best = i;
-            }
-        }
-        best
+    }
+
+    /// Minimum-Bayes-risk choice (Kumar & Byrne 2004): the candidate with the highest expected
+    /// smoothed sentence BLEU against the list itself, each candidate weighted by
+    /// `softmax(combined score / temperature)`. It prefers a translation that shares most of
+    /// its words with the other likely ones over a lone best-scoring outlier; as the
+    /// temperature goes to 0 it becomes [`Self::choose`]. Text is compared at the level it is
+    /// scored at (characters for Chinese).
+    pub fn choose_mbr(&self, weight: f64, temperature: f64, char_level: bool) -> usize {
+        let combined = self.combined(weight);
+        let top = combined.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let posterior: Vec<f64> = combined
+            .iter()
+            .map(|s| ((s - top) / temperature.max(1e-9)).exp())
+            .collect();
+        let bleu = BleuConfig {
+            char_level,
+            lowercase: true,
+            ..BleuConfig::signjoey()
+        };
+        let expected: Vec<f64> = self
+            .candidates
+            .iter()
+            .map(|hypothesis| {
+                self.candidates
+                    .iter()
+                    .zip(&posterior)
+                    .map(|(pseudo_reference, p)| {
+                        p * bleu
+                            .sentence_stats(&hypothesis.text, &pseudo_reference.text)
+                            .smoothed_sentence_bleu()
+                    })
+                    .sum()
+            })
+            .collect();
+        first_max(&expected)
     }
 
     pub fn chosen(&self, weight: f64) -> &Translation {
         &self.candidates[self.choose(weight)]
+    }
+}
+
+/// Index of the first largest value (0 for an empty slice).
+fn first_max(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// How one translation is picked from a scored n-best list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Selection {
+    /// Weight of the reconstruction score (0: the translator's own beam score alone).
+    pub weight: f64,
+    /// `None`: the candidate with the best combined score. `Some(t)`: the minimum-Bayes-risk
+    /// choice with posterior `softmax(combined / t)` ([`ScoredCandidates::choose_mbr`]).
+    pub mbr_temperature: Option<f64>,
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "weight {}", self.weight)?;
+        if let Some(t) = self.mbr_temperature {
+            write!(f, ", MBR temperature {t}")?;
+        }
+        Ok(())
     }
 }
 
@@ -113,61 +192,147 @@ impl ReconstructionReranker {
     }
 }
 
-impl ReconstructionReranker {
-    /// [`Translator::translate_candidates`] with each recognizer hypothesis's translation
-    /// chosen from its reranked n-best list.
-    pub fn translate_candidates(
-        &self,
-        translator: &Translator,
-        hypotheses: &[Vec<String>],
-        options: DecodeOptions,
-        weight: f64,
-    ) -> anyhow::Result<CandidateChoice> {
-        if hypotheses.is_empty() {
-            bail!("no recognizer hypotheses to translate");
-        }
-        let translations = self
-            .nbest(translator, hypotheses, options)?
+/// The finished beam of each source, scored by `reranker` when there is one (without one,
+/// every reconstruction score is `None` and selections use the beam scores alone).
+pub fn nbest_lists(
+    translator: &Translator,
+    reranker: Option<&ReconstructionReranker>,
+    sources: &[Vec<String>],
+    options: DecodeOptions,
+) -> anyhow::Result<Vec<ScoredCandidates>> {
+    match reranker {
+        Some(reranker) => reranker.nbest(translator, sources, options),
+        None => Ok(translator
+            .translate_nbest(sources, options)?
             .into_iter()
-            .map(|list| {
-                let i = list.choose(weight);
-                list.candidates
-                    .into_iter()
-                    .nth(i)
-                    .expect("chosen index is in the list")
+            .map(|candidates| ScoredCandidates {
+                reconstruction: vec![None; candidates.len()],
+                candidates,
             })
-            .collect();
-        Ok(CandidateChoice::among(translations))
+            .collect()),
     }
 }
 
-/// Picks a reranking weight without looking at the sentences it is applied to: the sentences
-/// are split into two folds (even and odd positions), the weight that maximises `score` on one
-/// fold chooses the outputs of the other. Returns the chosen candidate index of every
-/// sentence and the weight each fold received (`[for even, for odd]`).
-pub fn cross_validated_choice(
+/// Adds `texts[i]` (e.g. a text-correction model's rewrite of the chosen translation) to
+/// `lists[i]` as one more candidate, scored as beam search scores its own hypotheses
+/// (`log P(text | glosses) / lp(length + EOS)` at `options.alpha`) and, with a reranker, by
+/// reconstruction, so that a selection can take or leave it on the translator's terms. A
+/// text the list already holds is not added twice. Returns how many were added.
+pub fn add_candidates(
+    translator: &Translator,
+    reranker: Option<&ReconstructionReranker>,
+    sources: &[Vec<String>],
+    lists: &mut [ScoredCandidates],
+    texts: &[String],
+    options: DecodeOptions,
+) -> anyhow::Result<usize> {
+    if sources.len() != lists.len() || texts.len() != lists.len() {
+        bail!(
+            "{} sources, {} n-best lists and {} texts to add",
+            sources.len(),
+            lists.len(),
+            texts.len()
+        );
+    }
+    let new: Vec<usize> = (0..lists.len())
+        .filter(|&i| lists[i].candidates.iter().all(|c| c.text != texts[i]))
+        .collect();
+    let tokens: Vec<Vec<String>> = new
+        .iter()
+        .map(|&i| translator.tokenize_target(&texts[i]))
+        .collect();
+    let glosses: Vec<Vec<String>> = new.iter().map(|&i| sources[i].clone()).collect();
+    let log_probs = translator.log_probs(&glosses, &tokens)?;
+    let reconstruction = match reranker {
+        Some(reranker) => {
+            let text_sources: Vec<Vec<String>> = new
+                .iter()
+                .map(|&i| reranker.reverse.tokenize_source(&texts[i]))
+                .collect();
+            reranker.reverse.log_probs(&text_sources, &glosses)?
+        }
+        None => vec![None; new.len()],
+    };
+    let mut added = 0;
+    for (k, &i) in new.iter().enumerate() {
+        let Some(log_prob) = log_probs[k] else {
+            continue;
+        };
+        let length = tokens[k].len() + 1;
+        lists[i].candidates.push(Translation {
+            text: texts[i].clone(),
+            tokens: tokens[k].clone(),
+            log_prob,
+            score: log_prob / signscope_nn::search::length_penalty(length, options.alpha),
+        });
+        let per_gloss = (sources[i].len() + 1) as f64;
+        lists[i]
+            .reconstruction
+            .push(reconstruction[k].map(|lp| lp / per_gloss));
+        added += 1;
+    }
+    Ok(added)
+}
+
+/// [`Translator::translate_candidates`] with each recognizer hypothesis's translation picked
+/// from its n-best list by `selection`.
+pub fn translate_candidates_selected(
+    translator: &Translator,
+    reranker: Option<&ReconstructionReranker>,
+    hypotheses: &[Vec<String>],
+    options: DecodeOptions,
+    selection: Selection,
+) -> anyhow::Result<CandidateChoice> {
+    if hypotheses.is_empty() {
+        bail!("no recognizer hypotheses to translate");
+    }
+    let char_level = translator.target_is_char_level();
+    let translations = nbest_lists(translator, reranker, hypotheses, options)?
+        .into_iter()
+        .map(|list| {
+            let i = list.select(selection, char_level);
+            list.candidates
+                .into_iter()
+                .nth(i)
+                .expect("chosen index is in the list")
+        })
+        .collect();
+    Ok(CandidateChoice::among(translations))
+}
+
+/// Picks a selection (a reranking weight, an MBR temperature) without looking at the
+/// sentences it is applied to: the sentences are split into two folds (even and odd
+/// positions), and the selection that maximises `score` on one fold chooses the outputs of the
+/// other. Returns the chosen candidate index of every sentence and the selection each fold
+/// received (`[for even, for odd]`).
+pub fn cross_validated_choice<S: Copy>(
     lists: &[ScoredCandidates],
-    weights: &[f64],
+    selections: &[S],
+    pick: impl Fn(&ScoredCandidates, S) -> usize,
     score: impl Fn(&[usize], &[usize]) -> f64,
-) -> (Vec<usize>, [f64; 2]) {
+) -> (Vec<usize>, [S; 2]) {
+    assert!(!selections.is_empty(), "no selections to choose from");
     let folds: [Vec<usize>; 2] = [
         (0..lists.len()).step_by(2).collect(),
         (1..lists.len()).step_by(2).collect(),
     ];
     let mut chosen = vec![0; lists.len()];
-    let mut applied = [0.0; 2];
+    let mut applied = [selections[0]; 2];
     for (target, tune) in [(0, 1), (1, 0)] {
-        let mut best = (f64::NEG_INFINITY, weights.first().copied().unwrap_or(0.0));
-        for &w in weights {
-            let picks: Vec<usize> = folds[tune].iter().map(|&i| lists[i].choose(w)).collect();
+        let mut best = (f64::NEG_INFINITY, selections[0]);
+        for &selection in selections {
+            let picks: Vec<usize> = folds[tune]
+                .iter()
+                .map(|&i| pick(&lists[i], selection))
+                .collect();
             let s = score(&folds[tune], &picks);
             if s > best.0 {
-                best = (s, w);
+                best = (s, selection);
             }
         }
         applied[target] = best.1;
         for &i in &folds[target] {
-            chosen[i] = lists[i].choose(best.1);
+            chosen[i] = pick(&lists[i], best.1);
         }
     }
     (chosen, applied)
@@ -228,8 +393,49 @@ mod tests {
                 .filter(|&pair| good(pair))
                 .count() as f64
         };
-        let (chosen, applied) = cross_validated_choice(&lists, &[0.0, 1.0], score);
+        let (chosen, applied) =
+            cross_validated_choice(&lists, &[0.0, 1.0], |l, w| l.choose(w), score);
         assert_eq!(applied, [0.0, 1.0]);
         assert_eq!(chosen, vec![0, 1, 0, 1]);
+    }
+
+    fn texts(candidates: &[(&str, f64)]) -> ScoredCandidates {
+        ScoredCandidates {
+            candidates: candidates.iter().map(|&(t, s)| candidate(t, s)).collect(),
+            reconstruction: vec![None; candidates.len()],
+        }
+    }
+
+    #[test]
+    fn mbr_prefers_the_consensus_and_tends_to_argmax_when_cold() {
+        // The best-scoring candidate shares no words with the three others, which agree on
+        // four of their five words.
+        let l = texts(&[
+            ("der wind weht heute stark", -1.0),
+            ("morgen regnet es im sueden", -1.1),
+            ("morgen regnet es im norden", -1.1),
+            ("morgen regnet es im osten", -1.2),
+        ]);
+        assert_eq!(l.choose(0.0), 0);
+        assert_eq!(l.choose_mbr(0.0, 1.0, false), 1);
+        assert_eq!(l.choose_mbr(0.0, 0.001, false), 0);
+        let cold = Selection {
+            weight: 0.0,
+            mbr_temperature: Some(0.001),
+        };
+        assert_eq!(l.select(cold, false), 0);
+        assert_eq!(cold.to_string(), "weight 0, MBR temperature 0.001");
+    }
+
+    #[test]
+    fn mbr_compares_chinese_per_character() {
+        // Word level, the three sentences share no token; per character the last two agree.
+        let l = texts(&[
+            ("今天下雨", -1.0),
+            ("明天天气好", -1.05),
+            ("明天天气很好", -1.05),
+        ]);
+        assert_eq!(l.choose_mbr(0.0, 1.0, false), 0);
+        assert_eq!(l.choose_mbr(0.0, 1.0, true), 1);
     }
 }

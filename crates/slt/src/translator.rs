@@ -197,6 +197,19 @@ impl Translator {
         }
     }
 
+    /// Splits a target string the way training did (glosses verbatim, or text per
+    /// `text_level`): the form [`Self::log_probs`] scores.
+    pub fn tokenize_target(&self, target: &str) -> Vec<String> {
+        match self.config.data.direction {
+            Direction::TextToGloss => tokenize_glosses(target),
+            Direction::GlossToText | Direction::TextCorrection => tokenize_text(
+                target,
+                self.config.data.text_level,
+                self.config.data.lowercase_text,
+            ),
+        }
+    }
+
     fn detokenize_target(&self, tokens: &[String]) -> String {
         match self.config.data.direction {
             Direction::GlossToText | Direction::TextCorrection => {

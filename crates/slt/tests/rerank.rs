@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use signscope_slt::rerank::ReconstructionReranker;
+use signscope_slt::rerank::{ReconstructionReranker, add_candidates, nbest_lists};
 use signscope_slt::translator::{DecodeOptions, Translator};
 
 fn model(name: &str) -> PathBuf {
@@ -86,4 +86,64 @@ fn nbest_lists_carry_per_gloss_reconstruction_scores() {
         .err()
         .expect("a gloss→text model is refused");
     assert!(format!("{err:#}").contains("text_to_gloss"), "{err:#}");
+}
+
+#[test]
+fn an_added_candidate_is_scored_as_beam_search_scored_it() {
+    // Removing a beam hypothesis and adding its text back must give it the same translator
+    // and reconstruction scores, so that a selection weighs added texts (e.g. corrections)
+    // on the same terms as the beam's own.
+    let g2t = Translator::load(&model("phoenix2014t_g2t")).unwrap();
+    let reranker = ReconstructionReranker::load(&model("phoenix2014t_t2g")).unwrap();
+    let sources = vec![
+        tokens("MORGEN REGEN"),
+        tokens("NORD WIND STARK KOENNEN STURM"),
+    ];
+    let options = DecodeOptions {
+        beam_size: 4,
+        alpha: 3.0,
+    };
+    let original = nbest_lists(&g2t, Some(&reranker), &sources, options).unwrap();
+    let mut lists = original.clone();
+    let mut texts = Vec::new();
+    for list in &mut lists {
+        let last = list.candidates.pop().unwrap();
+        list.reconstruction.pop();
+        texts.push(last.text);
+    }
+    let added =
+        add_candidates(&g2t, Some(&reranker), &sources, &mut lists, &texts, options).unwrap();
+    assert_eq!(added, 2);
+    for (got, want) in lists.iter().zip(&original) {
+        let (g, w) = (
+            got.candidates.last().unwrap(),
+            want.candidates.last().unwrap(),
+        );
+        assert_eq!(g.text, w.text);
+        assert!((g.log_prob - w.log_prob).abs() < 1e-3, "{g:?} vs {w:?}");
+        assert!((g.score - w.score).abs() < 1e-4, "{g:?} vs {w:?}");
+        let (gr, wr) = (
+            got.reconstruction.last().unwrap(),
+            want.reconstruction.last().unwrap(),
+        );
+        assert!((gr.unwrap() - wr.unwrap()).abs() < 1e-6);
+    }
+    // A text already in the list is not added twice.
+    let again =
+        add_candidates(&g2t, Some(&reranker), &sources, &mut lists, &texts, options).unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(lists[0].candidates.len(), original[0].candidates.len());
+    // Without a reranker the added candidate has no reconstruction score.
+    let mut plain = nbest_lists(&g2t, None, &sources[..1], options).unwrap();
+    let added = add_candidates(
+        &g2t,
+        None,
+        &sources[..1],
+        &mut plain,
+        &["morgen gibt es regen".to_string()],
+        options,
+    )
+    .unwrap();
+    assert_eq!(added, 1);
+    assert_eq!(plain[0].reconstruction.last(), Some(&None));
 }
