@@ -46,14 +46,6 @@ fn default_translator_turns_weather_glosses_into_german() {
         "--verbose",
     ]);
     assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
-    let out = signscope(&[
-        "translate",
-        "--glosses",
-        "MORGEN REGEN",
-        "--mbr-temperature",
-        "0.1",
-    ]);
-    assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
 }
 
 #[test]

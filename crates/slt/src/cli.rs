@@ -237,14 +237,7 @@ pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
         .collect();
     let rerank = &args.decode.rerank;
     let choice = if rerank.rerank.is_some() || rerank.mbr_temperature.is_some() {
-        let reranker = rerank
-            .rerank
-            .as_deref()
-            .map(ReconstructionReranker::load)
-            .transpose()?;
-        if let Some(reranker) = &reranker {
-            reranker.check_pair(&translator)?;
-        }
+        let reranker = load_reranker(rerank.rerank.as_deref(), &translator)?;
         translate_candidates_selected(
             &translator,
             reranker.as_ref(),
@@ -279,14 +272,7 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|dir| Translator::load_expecting(dir, Direction::TextCorrection))
         .transpose()?;
-    let reranker = args
-        .rerank
-        .as_deref()
-        .map(ReconstructionReranker::load)
-        .transpose()?;
-    if let Some(reranker) = &reranker {
-        reranker.check_pair(&translator)?;
-    }
+    let reranker = load_reranker(args.rerank.as_deref(), &translator)?;
     let selections = eval_selections(&args, reranker.is_some())?;
     let examples = load_split(&translator.config.data, &data_dir, args.split)?;
     let started = std::time::Instant::now();
@@ -396,15 +382,13 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
             .map(|(l, s)| l.select(*s, char_level))
             .collect();
         let gated = chosen_texts(&lists, &picks);
-        let kept = gated.iter().zip(&fixed).filter(|(g, f)| g == f).count();
-        let changed = hypotheses
-            .iter()
-            .zip(&fixed)
-            .filter(|(h, f)| h != f)
-            .count();
+        let changed: Vec<usize> = (0..fixed.len())
+            .filter(|&i| hypotheses[i] != fixed[i])
+            .collect();
+        let taken = changed.iter().filter(|&&i| gated[i] == fixed[i]).count();
         println!(
-            "  + text correction as an n-best candidate ({added} new candidates; {} of {changed} changed sentences taken): {}",
-            kept.saturating_sub(examples.len() - changed),
+            "  + text correction as an n-best candidate ({added} new candidates; {taken} of {} changed sentences taken): {}",
+            changed.len(),
             score_texts(&gated)
         );
         corrected = Some(fixed);
@@ -426,6 +410,19 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The text→gloss model at `dir`, checked to read what `translator` writes.
+fn load_reranker(
+    dir: Option<&std::path::Path>,
+    translator: &Translator,
+) -> anyhow::Result<Option<ReconstructionReranker>> {
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    let reranker = ReconstructionReranker::load(dir)?;
+    reranker.check_pair(translator)?;
+    Ok(Some(reranker))
 }
 
 /// The plain beam search's choice: its best hypothesis.

@@ -187,26 +187,23 @@ impl Translator {
 
     /// Splits a source string the way training did (glosses verbatim, or text per `text_level`).
     pub fn tokenize_source(&self, source: &str) -> Vec<String> {
-        match self.config.data.direction {
-            Direction::GlossToText => tokenize_glosses(source),
-            Direction::TextToGloss | Direction::TextCorrection => tokenize_text(
-                source,
-                self.config.data.text_level,
-                self.config.data.lowercase_text,
-            ),
-        }
+        self.tokenize(source, self.config.data.direction == Direction::GlossToText)
     }
 
-    /// Splits a target string the way training did (glosses verbatim, or text per
-    /// `text_level`): the form [`Self::log_probs`] scores.
+    /// Splits a target string the way training did: the form [`Self::log_probs`] scores.
     pub fn tokenize_target(&self, target: &str) -> Vec<String> {
-        match self.config.data.direction {
-            Direction::TextToGloss => tokenize_glosses(target),
-            Direction::GlossToText | Direction::TextCorrection => tokenize_text(
-                target,
+        self.tokenize(target, self.config.data.direction == Direction::TextToGloss)
+    }
+
+    fn tokenize(&self, s: &str, glosses: bool) -> Vec<String> {
+        if glosses {
+            tokenize_glosses(s)
+        } else {
+            tokenize_text(
+                s,
                 self.config.data.text_level,
                 self.config.data.lowercase_text,
-            ),
+            )
         }
     }
 

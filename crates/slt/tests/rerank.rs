@@ -16,6 +16,14 @@ fn tokens(s: &str) -> Vec<String> {
     s.split_whitespace().map(String::from).collect()
 }
 
+/// Two PHOENIX-2014T-style gloss sequences, a short and a longer one.
+fn weather_glosses() -> Vec<Vec<String>> {
+    vec![
+        tokens("MORGEN REGEN"),
+        tokens("NORD WIND STARK KOENNEN STURM"),
+    ]
+}
+
 #[test]
 fn reverse_model_prefers_the_faithful_translation() {
     let reverse = Translator::load(&model("phoenix2014t_t2g")).unwrap();
@@ -44,10 +52,7 @@ fn nbest_lists_carry_per_gloss_reconstruction_scores() {
     let reranker = ReconstructionReranker::load(&model("phoenix2014t_t2g")).unwrap();
     reranker.check_pair(&g2t).unwrap();
     let reverse = Translator::load(&model("phoenix2014t_t2g")).unwrap();
-    let sources = vec![
-        tokens("MORGEN REGEN"),
-        tokens("NORD WIND STARK KOENNEN STURM"),
-    ];
+    let sources = weather_glosses();
     let options = DecodeOptions {
         beam_size: 6,
         alpha: 3.0,
@@ -95,10 +100,7 @@ fn an_added_candidate_is_scored_as_beam_search_scored_it() {
     // on the same terms as the beam's own.
     let g2t = Translator::load(&model("phoenix2014t_g2t")).unwrap();
     let reranker = ReconstructionReranker::load(&model("phoenix2014t_t2g")).unwrap();
-    let sources = vec![
-        tokens("MORGEN REGEN"),
-        tokens("NORD WIND STARK KOENNEN STURM"),
-    ];
+    let sources = weather_glosses();
     let options = DecodeOptions {
         beam_size: 4,
         alpha: 3.0,
