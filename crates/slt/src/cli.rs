@@ -344,12 +344,7 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
     }
     let hypotheses = match &nbest {
         Some((lists, chosen)) if !selections.is_empty() => {
-            let picks: Vec<usize> = lists
-                .iter()
-                .zip(chosen)
-                .map(|(l, s)| l.select(*s, char_level))
-                .collect();
-            chosen_texts(lists, &picks)
+            selected_texts(lists, chosen, char_level)
         }
         _ => scores.hypotheses.clone(),
     };
@@ -376,12 +371,7 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
             &fixed,
             options,
         )?;
-        let picks: Vec<usize> = lists
-            .iter()
-            .zip(&chosen)
-            .map(|(l, s)| l.select(*s, char_level))
-            .collect();
-        let gated = chosen_texts(&lists, &picks);
+        let gated = selected_texts(&lists, &chosen, char_level);
         let changed: Vec<usize> = (0..fixed.len())
             .filter(|&i| hypotheses[i] != fixed[i])
             .collect();
@@ -464,11 +454,16 @@ fn eval_selections(args: &EvalSltArgs, reranking: bool) -> anyhow::Result<Vec<Se
     Ok(selections)
 }
 
-fn chosen_texts(lists: &[ScoredCandidates], picks: &[usize]) -> Vec<String> {
+/// The text each list's selection picks.
+fn selected_texts(
+    lists: &[ScoredCandidates],
+    selections: &[Selection],
+    char_level: bool,
+) -> Vec<String> {
     lists
         .iter()
-        .zip(picks)
-        .map(|(l, &p)| l.candidates[p].text.clone())
+        .zip(selections)
+        .map(|(l, s)| l.candidates[l.select(*s, char_level)].text.clone())
         .collect()
 }
 

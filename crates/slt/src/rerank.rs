@@ -97,10 +97,6 @@ impl ScoredCandidates {
             .collect();
         first_max(&expected)
     }
-
-    pub fn chosen(&self, weight: f64) -> &Translation {
-        &self.candidates[self.choose(weight)]
-    }
 }
 
 /// Index of the first largest value (0 for an empty slice).
@@ -169,25 +165,38 @@ impl ReconstructionReranker {
         let (mut texts, mut glosses) = (Vec::new(), Vec::new());
         for (source, candidates) in sources.iter().zip(&nbest) {
             for candidate in candidates {
-                texts.push(self.reverse.tokenize_source(&candidate.text));
-                glosses.push(source.clone());
+                texts.push(candidate.text.as_str());
+                glosses.push(source);
             }
         }
-        let mut scores = self.reverse.log_probs(&texts, &glosses)?.into_iter();
-        Ok(sources
-            .iter()
-            .zip(nbest)
-            .map(|(source, candidates)| {
-                let per_gloss = (source.len() + 1) as f64;
-                let reconstruction = candidates
-                    .iter()
-                    .map(|_| scores.next().flatten().map(|lp| lp / per_gloss))
-                    .collect();
-                ScoredCandidates {
-                    candidates,
-                    reconstruction,
-                }
+        let mut scores = self.per_gloss_scores(&texts, &glosses)?.into_iter();
+        Ok(nbest
+            .into_iter()
+            .map(|candidates| ScoredCandidates {
+                reconstruction: scores.by_ref().take(candidates.len()).collect(),
+                candidates,
             })
+            .collect())
+    }
+
+    /// `log P(glosses[i] | texts[i]) / (|glosses[i]| + 1)` under the reverse model; `None`
+    /// for a pair too long for it.
+    fn per_gloss_scores(
+        &self,
+        texts: &[&str],
+        glosses: &[&Vec<String>],
+    ) -> anyhow::Result<Vec<Option<f64>>> {
+        let sources: Vec<Vec<String>> = texts
+            .iter()
+            .map(|t| self.reverse.tokenize_source(t))
+            .collect();
+        let targets: Vec<Vec<String>> = glosses.iter().map(|g| g.to_vec()).collect();
+        Ok(self
+            .reverse
+            .log_probs(&sources, &targets)?
+            .into_iter()
+            .zip(glosses)
+            .map(|(lp, g)| lp.map(|lp| lp / (g.len() + 1) as f64))
             .collect())
     }
 }
@@ -245,11 +254,9 @@ pub fn add_candidates(
     let log_probs = translator.log_probs(&glosses, &tokens)?;
     let reconstruction = match reranker {
         Some(reranker) => {
-            let text_sources: Vec<Vec<String>> = new
-                .iter()
-                .map(|&i| reranker.reverse.tokenize_source(&texts[i]))
-                .collect();
-            reranker.reverse.log_probs(&text_sources, &glosses)?
+            let new_texts: Vec<&str> = new.iter().map(|&i| texts[i].as_str()).collect();
+            let new_glosses: Vec<&Vec<String>> = glosses.iter().collect();
+            reranker.per_gloss_scores(&new_texts, &new_glosses)?
         }
         None => vec![None; new.len()],
     };
@@ -265,10 +272,7 @@ pub fn add_candidates(
             log_prob,
             score: log_prob / signscope_nn::search::length_penalty(length, options.alpha),
         });
-        let per_gloss = (sources[i].len() + 1) as f64;
-        lists[i]
-            .reconstruction
-            .push(reconstruction[k].map(|lp| lp / per_gloss));
+        lists[i].reconstruction.push(reconstruction[k]);
         added += 1;
     }
     Ok(added)
