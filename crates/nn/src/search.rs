@@ -6,10 +6,14 @@
 //! when it has `K` finished hypotheses or reaches its length limit (live beams are then
 //! finished as they are). The length penalty is GNMT's (Wu et al. 2016):
 //! `lp(n) = ((5 + n) / 6)^α`, `score = log P / lp(n)`, with `n` counting EOS.
+//!
+//! Each search also runs over an ensemble of models that share their vocabularies: at every
+//! step the members' next-token distributions are averaged (probabilities, not log-probabilities,
+//! as fairseq's `EnsembleModel` does) and the search proceeds on that mean distribution.
 
 use burn::prelude::*;
 
-use crate::seq2seq::{Seq2Seq, TokenBatch};
+use crate::seq2seq::{DecoderState, Seq2Seq, TokenBatch};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchConfig {
@@ -40,9 +44,16 @@ pub fn length_penalty(length: usize, alpha: f64) -> f64 {
     ((5.0 + length as f64) / 6.0).powf(alpha)
 }
 
-fn length_limits(model: &Seq2Seq, sources: &[Vec<u32>], config: &SearchConfig) -> Vec<usize> {
+/// `log_prob / lp(length)`: the score beam search ranks a hypothesis of `length` tokens (EOS
+/// included when it ended with one) by.
+pub fn normalized_score(log_prob: f64, length: usize, alpha: f64) -> f64 {
+    log_prob / length_penalty(length.max(1), alpha)
+}
+
+fn length_limits(models: &[Seq2Seq], sources: &[Vec<u32>], config: &SearchConfig) -> Vec<usize> {
     // The position table has to hold BOS + output tokens.
-    let cap = model.max_positions().saturating_sub(1).max(1);
+    let positions = models.iter().map(Seq2Seq::max_positions).min().unwrap_or(1);
+    let cap = positions.saturating_sub(1).max(1);
     sources
         .iter()
         .map(|s| {
@@ -60,6 +71,67 @@ fn host_rows(log_probs: Tensor<2>) -> (Vec<f32>, usize) {
     (data, v)
 }
 
+/// `log(mean_m exp(members[m][i]))` for every position `i`: the log of the members' mean
+/// probability. One member is returned as it is.
+fn log_mean_exp(mut members: Vec<Vec<f32>>) -> Vec<f32> {
+    if members.len() == 1 {
+        return members.pop().unwrap_or_default();
+    }
+    let log_count = (members.len() as f32).ln();
+    (0..members.first().map_or(0, Vec::len))
+        .map(|i| {
+            let max = members
+                .iter()
+                .map(|m| m[i])
+                .fold(f32::NEG_INFINITY, f32::max);
+            if max == f32::NEG_INFINITY {
+                return max;
+            }
+            let sum: f32 = members.iter().map(|m| (m[i] - max).exp()).sum();
+            max + sum.ln() - log_count
+        })
+        .collect()
+}
+
+/// Incremental decoding with every member of an ensemble in step.
+struct EnsembleDecoder<'a> {
+    models: &'a [Seq2Seq],
+    states: Vec<DecoderState>,
+}
+
+impl<'a> EnsembleDecoder<'a> {
+    fn start(models: &'a [Seq2Seq], batch: &TokenBatch) -> Self {
+        assert!(!models.is_empty(), "an ensemble needs at least one model");
+        Self {
+            models,
+            states: models.iter().map(|m| m.start_decoding(batch)).collect(),
+        }
+    }
+
+    /// Host copy of the next-token log-probabilities, `[rows × vocabulary]`, and the vocabulary
+    /// size.
+    fn step(&mut self, last_tokens: &[u32]) -> (Vec<f32>, usize) {
+        let mut vocabulary = 0;
+        let members = self
+            .models
+            .iter()
+            .zip(&mut self.states)
+            .map(|(model, state)| {
+                let (lp, v) = host_rows(model.decode_step(state, last_tokens));
+                vocabulary = v;
+                lp
+            })
+            .collect();
+        (log_mean_exp(members), vocabulary)
+    }
+
+    fn select_rows(&mut self, rows: &[usize]) {
+        for state in &mut self.states {
+            state.select_rows(rows);
+        }
+    }
+}
+
 /// Greedy decoding of each source sequence (ids already include EOS if the model was trained so).
 pub fn greedy_search(
     model: &Seq2Seq,
@@ -67,12 +139,22 @@ pub fn greedy_search(
     config: &SearchConfig,
     device: &Device,
 ) -> Vec<Hypothesis> {
+    greedy_search_ensemble(std::slice::from_ref(model), sources, config, device)
+}
+
+/// [`greedy_search`] over the mean distribution of `models` (which share their vocabularies).
+pub fn greedy_search_ensemble(
+    models: &[Seq2Seq],
+    sources: &[Vec<u32>],
+    config: &SearchConfig,
+    device: &Device,
+) -> Vec<Hypothesis> {
     if sources.is_empty() {
         return Vec::new();
     }
-    let limits = length_limits(model, sources, config);
+    let limits = length_limits(models, sources, config);
     let batch = TokenBatch::from_sequences(sources, config.pad_id, device);
-    let mut state = model.start_decoding(&batch);
+    let mut state = EnsembleDecoder::start(models, &batch);
     let n = sources.len();
     let mut outputs: Vec<Hypothesis> = (0..n)
         .map(|_| Hypothesis {
@@ -85,7 +167,7 @@ pub fn greedy_search(
     let mut ended_with_eos = vec![false; n];
     let mut last = vec![config.bos_id; n];
     for step in 0..*limits.iter().max().unwrap() {
-        let (lp, v) = host_rows(model.decode_step(&mut state, &last));
+        let (lp, v) = state.step(&last);
         for row in 0..n {
             if done[row] {
                 last[row] = config.eos_id;
@@ -116,7 +198,7 @@ pub fn greedy_search(
     }
     for (out, eos) in outputs.iter_mut().zip(ended_with_eos) {
         let length = out.tokens.len() + usize::from(eos);
-        out.score = out.log_prob / length_penalty(length.max(1), config.alpha);
+        out.score = normalized_score(out.log_prob, length, config.alpha);
     }
     outputs
 }
@@ -133,14 +215,24 @@ pub fn beam_search(
     config: &SearchConfig,
     device: &Device,
 ) -> Vec<Vec<Hypothesis>> {
+    beam_search_ensemble(std::slice::from_ref(model), sources, config, device)
+}
+
+/// [`beam_search`] over the mean distribution of `models` (which share their vocabularies).
+pub fn beam_search_ensemble(
+    models: &[Seq2Seq],
+    sources: &[Vec<u32>],
+    config: &SearchConfig,
+    device: &Device,
+) -> Vec<Vec<Hypothesis>> {
     let k = config.beam_size.max(1);
     let n = sources.len();
     if n == 0 {
         return Vec::new();
     }
-    let limits = length_limits(model, sources, config);
+    let limits = length_limits(models, sources, config);
     let batch = TokenBatch::from_sequences(sources, config.pad_id, device);
-    let mut state = model.start_decoding(&batch);
+    let mut state = EnsembleDecoder::start(models, &batch);
     // Start with a single live beam per sentence: rows of `state` follow `live` order.
     let mut live: Vec<(usize, Vec<Beam>)> = (0..n)
         .map(|s| {
@@ -159,7 +251,7 @@ pub fn beam_search(
         Hypothesis {
             tokens: beam_tokens.to_vec(),
             log_prob,
-            score: log_prob / length_penalty(length.max(1), config.alpha),
+            score: normalized_score(log_prob, length, config.alpha),
         }
     };
 
@@ -173,7 +265,7 @@ pub fn beam_search(
                     .map(|b| *b.tokens.last().unwrap_or(&config.bos_id))
             })
             .collect();
-        let (lp, v) = host_rows(model.decode_step(&mut state, &last));
+        let (lp, v) = state.step(&last);
         let mut next_live = Vec::with_capacity(live.len());
         let mut next_rows = Vec::new();
         let mut row = 0usize;
@@ -253,6 +345,24 @@ pub fn score_targets(
     config: &SearchConfig,
     device: &Device,
 ) -> Vec<f64> {
+    score_targets_ensemble(
+        std::slice::from_ref(model),
+        sources,
+        targets,
+        config,
+        device,
+    )
+}
+
+/// [`score_targets`] under the mean distribution of `models`, the one their ensemble search
+/// decodes with.
+pub fn score_targets_ensemble(
+    models: &[Seq2Seq],
+    sources: &[Vec<u32>],
+    targets: &[Vec<u32>],
+    config: &SearchConfig,
+    device: &Device,
+) -> Vec<f64> {
     assert_eq!(sources.len(), targets.len());
     if sources.is_empty() {
         return Vec::new();
@@ -276,20 +386,31 @@ pub fn score_targets(
         .collect();
     let source = TokenBatch::from_sequences(sources, config.pad_id, device);
     let input = TokenBatch::from_sequences(&inputs, config.pad_id, device);
-    let logits = model.forward(&source, &input);
-    let [b, t, v] = logits.dims();
-    let (lp, _) = host_rows(burn::tensor::activation::log_softmax(
-        logits.reshape([b * t, v]),
-        1,
-    ));
+    // Per member, the log-probability of every output token, row by row.
+    let members: Vec<Vec<f32>> = models
+        .iter()
+        .map(|model| {
+            let logits = model.forward(&source, &input);
+            let [b, t, v] = logits.dims();
+            let (lp, _) = host_rows(burn::tensor::activation::log_softmax(
+                logits.reshape([b * t, v]),
+                1,
+            ));
+            outputs
+                .iter()
+                .enumerate()
+                .flat_map(|(row, out)| {
+                    let lp = &lp;
+                    out.iter()
+                        .enumerate()
+                        .map(move |(pos, &tok)| lp[(row * t + pos) * v + tok as usize])
+                })
+                .collect()
+        })
+        .collect();
+    let mut tokens = log_mean_exp(members).into_iter();
     outputs
         .iter()
-        .enumerate()
-        .map(|(row, out)| {
-            out.iter()
-                .enumerate()
-                .map(|(pos, &tok)| lp[(row * t + pos) * v + tok as usize] as f64)
-                .sum()
-        })
+        .map(|out| tokens.by_ref().take(out.len()).map(f64::from).sum())
         .collect()
 }

@@ -7,7 +7,10 @@ use signscope_nn::burn::prelude::*;
 use signscope_nn::checkpoint::{average_models, load_model, save_model, save_model_f16};
 use signscope_nn::config::{ModelConfig, Schedule, TrainingConfig};
 use signscope_nn::loss::{TokenLoss, label_smoothed_cross_entropy};
-use signscope_nn::search::{SearchConfig, beam_search, greedy_search, score_targets};
+use signscope_nn::search::{
+    SearchConfig, beam_search, beam_search_ensemble, greedy_search, greedy_search_ensemble,
+    score_targets, score_targets_ensemble,
+};
 use signscope_nn::seq2seq::{Seq2Seq, TokenBatch};
 use signscope_nn::train::{Evaluation, TrainTask, load_state, train};
 use signscope_nn::vocab::{BOS_ID, EOS_ID, PAD_ID};
@@ -269,6 +272,50 @@ fn tiny_model_overfits_and_search_checkpoints_and_averaging_work() {
     for ((m, a), b) in params(&mean).iter().zip(params(&model)).zip(params(&other)) {
         assert!((m - (a + b) / 2.0).abs() < 1e-5);
     }
+
+    // An ensemble of a model with itself decodes as the model alone.
+    let twice = [model.clone(), model.clone()];
+    let alone = beam_search(&model, &sources, &search(4), &cpu);
+    let doubled = beam_search_ensemble(&twice, &sources, &search(4), &cpu);
+    for (a, d) in alone.iter().zip(&doubled) {
+        assert_eq!(a[0].tokens, d[0].tokens);
+        assert!((a[0].log_prob - d[0].log_prob).abs() < 1e-4);
+    }
+    // With a different member, every next-token distribution is the members' mean: the
+    // empty output (EOS alone) has probability (P1(EOS) + P2(EOS)) / 2, and the ensemble's
+    // searches report the log-probabilities teacher-forced ensemble scoring gives.
+    let pair = [model.clone(), other.clone()];
+    let empty = vec![Vec::new(); sources.len()];
+    let eos_model = score_targets(&model, &sources, &empty, &search(1), &cpu);
+    let eos_other = score_targets(&other, &sources, &empty, &search(1), &cpu);
+    let eos_pair = score_targets_ensemble(&pair, &sources, &empty, &search(1), &cpu);
+    for i in 0..sources.len() {
+        let mean = ((eos_model[i].exp() + eos_other[i].exp()) / 2.0).ln();
+        assert!(
+            (eos_pair[i] - mean).abs() < 1e-4,
+            "{} vs {mean}",
+            eos_pair[i]
+        );
+    }
+    let greedy_pair = greedy_search_ensemble(&pair, &sources, &search(1), &cpu);
+    let beam_pair = beam_search_ensemble(&pair, &sources, &search(3), &cpu);
+    let outputs: Vec<Vec<u32>> = beam_pair.iter().map(|b| b[0].tokens.clone()).collect();
+    let forced_pair = score_targets_ensemble(&pair, &sources, &outputs, &search(1), &cpu);
+    let mut compared = 0;
+    for i in 0..sources.len() {
+        assert!(beam_pair[i][0].score >= greedy_pair[i].score - 1e-6);
+        // An output cut at the length limit has no EOS, which forced scoring would add.
+        if outputs[i].len() < sources[i].len() + search(1).max_length_b {
+            assert!(
+                (forced_pair[i] - beam_pair[i][0].log_prob).abs() < 1e-3,
+                "{} vs {}",
+                forced_pair[i],
+                beam_pair[i][0].log_prob
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 0);
 
     // A wrong architecture is refused with the file named.
     let wrong = Seq2Seq::new(

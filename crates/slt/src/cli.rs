@@ -10,7 +10,7 @@ use crate::config::{Direction, SltConfig};
 use crate::data::load_split;
 use crate::rerank::{
     ReconstructionReranker, ScoredCandidates, Selection, add_candidates, cross_validated_choice,
-    nbest_lists, translate_candidates_selected,
+    scored_beams, translate_candidates_selected,
 };
 use crate::translator::{
     DecodeOptions, DevScores, Start, Translator, score_outputs, train_from_config,
@@ -66,9 +66,18 @@ pub struct SearchArgs {
     /// seq2seq: length-penalty exponent α; default from the model's training.beam_alpha.
     #[arg(long)]
     pub alpha: Option<f64>,
+    /// seq2seq: decode with these model folders too (comma-separated; trained on the same
+    /// data, so with the same vocabularies), averaging the models' next-token probabilities.
+    #[arg(long, value_delimiter = ',', value_name = "MODEL")]
+    pub ensemble: Vec<PathBuf>,
 }
 
 impl SearchArgs {
+    /// `translator` joined by the --ensemble members.
+    pub fn ensemble(&self, translator: Translator) -> anyhow::Result<Translator> {
+        translator.with_ensemble(&self.ensemble)
+    }
+
     pub fn options(&self, translator: &Translator) -> DecodeOptions {
         let default = translator.default_options();
         DecodeOptions {
@@ -228,7 +237,10 @@ pub fn run_train(args: TrainSltArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
-    let translator = Translator::load(&args.model)?;
+    let translator = args
+        .decode
+        .search
+        .ensemble(Translator::load(&args.model)?)?;
     let options = args.decode.search.options(&translator);
     let sources: Vec<Vec<String>> = args
         .glosses
@@ -261,7 +273,7 @@ pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
-    let translator = Translator::load(&args.model)?;
+    let translator = args.search.ensemble(Translator::load(&args.model)?)?;
     let options = args.search.options(&translator);
     let data_dir = args
         .data_dir
@@ -275,11 +287,16 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
     let reranker = load_reranker(args.rerank.as_deref(), &translator)?;
     let selections = eval_selections(&args, reranker.is_some())?;
     let examples = load_split(&translator.config.data, &data_dir, args.split)?;
-    let started = std::time::Instant::now();
-    let scores = translator.evaluate(&examples, options, 64)?;
-    let seconds = started.elapsed().as_secs_f64();
-    let char_level = translator.target_is_char_level();
     let sources: Vec<Vec<String>> = examples.iter().map(|e| e.source.clone()).collect();
+    let started = std::time::Instant::now();
+    let mut beams = Vec::with_capacity(examples.len());
+    for chunk in sources.chunks(64) {
+        beams.extend(translator.translate_nbest(chunk, options)?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let best = beams.iter().map(|beam| beam[0].text.clone()).collect();
+    let scores = translator.score_against(&examples, best);
+    let char_level = translator.target_is_char_level();
     let score_texts = |texts: &[String]| {
         score_outputs(texts.to_vec(), scores.references.clone(), char_level).summary()
     };
@@ -290,9 +307,13 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
             1000.0 * seconds / examples.len() as f64
         )
     };
+    let models = std::iter::once(&args.model)
+        .chain(&args.search.ensemble)
+        .map(|dir| dir.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
     println!(
-        "{} {} (beam {}, alpha {}): {} [{}]",
-        args.model.display(),
+        "{models} {} (beam {}, alpha {}): {} [{}]",
         args.split.as_str(),
         options.beam_size,
         options.alpha,
@@ -300,14 +321,12 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
         per_sentence(seconds)
     );
 
-    // n-best lists, when a selection (reranking, MBR) or the gated correction needs them.
+    // The beams' n-best lists, when a selection (reranking, MBR) or the gated correction
+    // needs them.
     let mut nbest = None;
     if !selections.is_empty() || corrector.is_some() {
         let started = std::time::Instant::now();
-        let mut lists = Vec::with_capacity(examples.len());
-        for chunk in sources.chunks(64) {
-            lists.extend(nbest_lists(&translator, reranker.as_ref(), chunk, options)?);
-        }
+        let lists = scored_beams(reranker.as_ref(), &sources, beams)?;
         let seconds = started.elapsed().as_secs_f64();
         let chosen = if selections.is_empty() {
             vec![BEAM_SEARCH; lists.len()]
@@ -330,14 +349,13 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
                     score_outputs(hypotheses, references, char_level)
                 },
             );
-            let what = match &args.rerank {
-                Some(dir) => format!(
-                    "reranking with {}: beam search + reverse scoring",
-                    dir.display()
-                ),
-                None => "n-best lists: beam search".to_string(),
-            };
-            println!("    {what}: {}", per_sentence(seconds));
+            if let Some(dir) = &args.rerank {
+                println!(
+                    "    reverse scoring with {}: {}",
+                    dir.display(),
+                    per_sentence(seconds)
+                );
+            }
             chosen
         };
         nbest = Some((lists, chosen));
@@ -519,7 +537,10 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_correct(args: CorrectArgs) -> anyhow::Result<()> {
-    let corrector = Translator::load_expecting(&args.model, Direction::TextCorrection)?;
+    let corrector = args.search.ensemble(Translator::load_expecting(
+        &args.model,
+        Direction::TextCorrection,
+    )?)?;
     let options = args.search.options(&corrector);
     let sentences: Vec<String> = match &args.input {
         Some(path) => std::fs::read_to_string(path)

@@ -161,16 +161,32 @@ impl ReconstructionReranker {
         sources: &[Vec<String>],
         options: DecodeOptions,
     ) -> anyhow::Result<Vec<ScoredCandidates>> {
-        let nbest = translator.translate_nbest(sources, options)?;
+        self.score_beams(sources, translator.translate_nbest(sources, options)?)
+    }
+
+    /// Scores every candidate of `beams[i]` (translations of `sources[i]`) with the reverse
+    /// model.
+    pub fn score_beams(
+        &self,
+        sources: &[Vec<String>],
+        beams: Vec<Vec<Translation>>,
+    ) -> anyhow::Result<Vec<ScoredCandidates>> {
+        if sources.len() != beams.len() {
+            bail!(
+                "{} sources and {} beams to score",
+                sources.len(),
+                beams.len()
+            );
+        }
         let (mut texts, mut glosses) = (Vec::new(), Vec::new());
-        for (source, candidates) in sources.iter().zip(&nbest) {
+        for (source, candidates) in sources.iter().zip(&beams) {
             for candidate in candidates {
                 texts.push(candidate.text.as_str());
                 glosses.push(source);
             }
         }
         let mut scores = self.per_gloss_scores(&texts, &glosses)?.into_iter();
-        Ok(nbest
+        Ok(beams
             .into_iter()
             .map(|candidates| ScoredCandidates {
                 reconstruction: scores.by_ref().take(candidates.len()).collect(),
@@ -209,10 +225,22 @@ pub fn nbest_lists(
     sources: &[Vec<String>],
     options: DecodeOptions,
 ) -> anyhow::Result<Vec<ScoredCandidates>> {
+    scored_beams(
+        reranker,
+        sources,
+        translator.translate_nbest(sources, options)?,
+    )
+}
+
+/// `beams` (the finished beams of `sources`) scored by `reranker`, or unscored without one.
+pub fn scored_beams(
+    reranker: Option<&ReconstructionReranker>,
+    sources: &[Vec<String>],
+    beams: Vec<Vec<Translation>>,
+) -> anyhow::Result<Vec<ScoredCandidates>> {
     match reranker {
-        Some(reranker) => reranker.nbest(translator, sources, options),
-        None => Ok(translator
-            .translate_nbest(sources, options)?
+        Some(reranker) => reranker.score_beams(sources, beams),
+        None => Ok(beams
             .into_iter()
             .map(|candidates| ScoredCandidates {
                 reconstruction: vec![None; candidates.len()],
@@ -270,7 +298,7 @@ pub fn add_candidates(
             text: texts[i].clone(),
             tokens: tokens[k].clone(),
             log_prob,
-            score: log_prob / signscope_nn::search::length_penalty(length, options.alpha),
+            score: signscope_nn::search::normalized_score(log_prob, length, options.alpha),
         });
         lists[i].reconstruction.push(reconstruction[k]);
         added += 1;

@@ -11,7 +11,9 @@ use signscope_corpus::Split;
 use signscope_nn::burn::prelude::*;
 use signscope_nn::checkpoint::{load_model, save_model};
 use signscope_nn::loss::{TokenLoss, label_smoothed_cross_entropy};
-use signscope_nn::search::{SearchConfig, beam_search, greedy_search, score_targets};
+use signscope_nn::search::{
+    SearchConfig, beam_search_ensemble, greedy_search_ensemble, score_targets_ensemble,
+};
 use signscope_nn::seq2seq::{Seq2Seq, TokenBatch};
 use signscope_nn::train::{
     Evaluation, TrainReport, TrainTask, averaged_model_path, best_model_path, train,
@@ -72,7 +74,7 @@ impl CandidateChoice {
         // outputs inside one beam) would otherwise make the longest translation win across
         // hypotheses, however unlikely its glosses.
         let rank = |t: &Translation| {
-            t.log_prob / signscope_nn::search::length_penalty(t.tokens.len() + 1, RANK_ALPHA)
+            signscope_nn::search::normalized_score(t.log_prob, t.tokens.len() + 1, RANK_ALPHA)
         };
         let mut chosen = 0;
         for (i, t) in translations.iter().enumerate() {
@@ -111,7 +113,9 @@ impl DevScores {
 /// A trained translation model ready for inference.
 pub struct Translator {
     pub config: SltConfig,
-    model: Seq2Seq,
+    /// The model, then any ensemble members ([`Translator::with_ensemble`]); search and
+    /// scoring use their mean next-token distribution.
+    models: Vec<Seq2Seq>,
     source_vocab: Vocabulary,
     target_vocab: Vocabulary,
     device: Device,
@@ -156,7 +160,7 @@ impl Translator {
         let model = load_model(template, model_file)?;
         Ok(Self {
             config,
-            model,
+            models: vec![model],
             source_vocab,
             target_vocab,
             device,
@@ -176,6 +180,60 @@ impl Translator {
             );
         }
         Ok(translator)
+    }
+
+    /// Adds the models in `dirs` as ensemble members: from then on beam search, greedy search
+    /// and [`Self::log_probs`] use the mean next-token distribution of this model and theirs.
+    /// Each member must translate the same way (direction, text level, case) with the same
+    /// source and target vocabularies, i.e. be trained on the same data; its architecture may
+    /// differ.
+    pub fn with_ensemble(mut self, dirs: &[PathBuf]) -> anyhow::Result<Self> {
+        for dir in dirs {
+            let member = Self::load(dir)?;
+            let (ours, theirs) = (&self.config.data, &member.config.data);
+            if (ours.direction, ours.text_level, ours.lowercase_text)
+                != (theirs.direction, theirs.text_level, theirs.lowercase_text)
+            {
+                bail!(
+                    "{}: an ensemble member must translate like the first model ({} at {:?} level, lowercase {}); it has {} at {:?} level, lowercase {}",
+                    dir.display(),
+                    ours.direction.as_str(),
+                    ours.text_level,
+                    ours.lowercase_text,
+                    theirs.direction.as_str(),
+                    theirs.text_level,
+                    theirs.lowercase_text
+                );
+            }
+            for (what, ours, theirs) in [
+                ("source", &self.source_vocab, &member.source_vocab),
+                ("target", &self.target_vocab, &member.target_vocab),
+            ] {
+                if ours != theirs {
+                    bail!(
+                        "{}: an ensemble member needs the first model's {what} vocabulary ({} tokens); it has another ({} tokens), so it was trained on other data",
+                        dir.display(),
+                        ours.len(),
+                        theirs.len()
+                    );
+                }
+            }
+            self.models.extend(member.models);
+        }
+        Ok(self)
+    }
+
+    /// How many models decode together (1 without an ensemble).
+    pub fn ensemble_size(&self) -> usize {
+        self.models.len()
+    }
+
+    fn max_positions(&self) -> usize {
+        self.models
+            .iter()
+            .map(Seq2Seq::max_positions)
+            .min()
+            .unwrap_or(1)
     }
 
     pub fn default_options(&self) -> DecodeOptions {
@@ -248,12 +306,12 @@ impl Translator {
         let ids = self.encode_sources(sources)?;
         let search = search_config(&self.config, options.beam_size.max(1), options.alpha);
         let nbest = if options.beam_size <= 1 {
-            greedy_search(&self.model, &ids, &search, &self.device)
+            greedy_search_ensemble(&self.models, &ids, &search, &self.device)
                 .into_iter()
                 .map(|h| vec![h])
                 .collect()
         } else {
-            beam_search(&self.model, &ids, &search, &self.device)
+            beam_search_ensemble(&self.models, &ids, &search, &self.device)
         };
         Ok(nbest
             .into_iter()
@@ -274,7 +332,7 @@ impl Translator {
     }
 
     fn encode_sources(&self, sources: &[Vec<String>]) -> anyhow::Result<Vec<Vec<u32>>> {
-        let limit = self.model.max_positions() - 1;
+        let limit = self.max_positions() - 1;
         let ids: Vec<Vec<u32>> = sources
             .iter()
             .map(|s| self.source_vocab.encode(s))
@@ -304,7 +362,7 @@ impl Translator {
                 targets.len()
             );
         }
-        let limit = self.model.max_positions() - 1;
+        let limit = self.max_positions() - 1;
         let search = search_config(&self.config, 1, 0.0);
         let mut scores = vec![None; sources.len()];
         let fits: Vec<usize> = (0..sources.len())
@@ -323,7 +381,13 @@ impl Translator {
                     ids
                 })
                 .collect();
-            let lp = score_targets(&self.model, &source_ids, &target_ids, &search, &self.device);
+            let lp = score_targets_ensemble(
+                &self.models,
+                &source_ids,
+                &target_ids,
+                &search,
+                &self.device,
+            );
             for (&i, lp) in chunk.iter().zip(lp) {
                 scores[i] = Some(lp);
             }
@@ -364,15 +428,16 @@ impl Translator {
                     .map(|t| t.text),
             );
         }
+        Ok(self.score_against(examples, hypotheses))
+    }
+
+    /// Scores `hypotheses` (one per example) against the examples' references.
+    pub fn score_against(&self, examples: &[Example], hypotheses: Vec<String>) -> DevScores {
         let references: Vec<String> = examples
             .iter()
             .map(|e| self.detokenize_target(&e.target))
             .collect();
-        Ok(score_outputs(
-            hypotheses,
-            references,
-            self.target_is_char_level(),
-        ))
+        score_outputs(hypotheses, references, self.target_is_char_level())
     }
 
     /// Runs a text-correction model over finished translations (SignMST-C). The network only
@@ -560,7 +625,7 @@ impl SltTask {
     fn translator(&self, model: &Seq2Seq) -> Translator {
         Translator {
             config: self.config.clone(),
-            model: model.clone(),
+            models: vec![model.clone()],
             source_vocab: self.source_vocab.clone(),
             target_vocab: self.target_vocab.clone(),
             device: self.device.clone().inner(),
@@ -701,9 +766,9 @@ pub fn export_model(dir: &Path, out: &Path, half: bool) -> anyhow::Result<u64> {
     }
     let model_path = out.join(MODEL_FILE);
     if half {
-        signscope_nn::checkpoint::save_model_f16(&translator.model, &model_path)?;
+        signscope_nn::checkpoint::save_model_f16(&translator.models[0], &model_path)?;
     } else {
-        save_model(&translator.model, &model_path)?;
+        save_model(&translator.models[0], &model_path)?;
     }
     Ok(std::fs::metadata(&model_path)
         .with_context(|| format!("reading {}", model_path.display()))?

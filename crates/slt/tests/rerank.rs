@@ -149,3 +149,34 @@ fn an_added_candidate_is_scored_as_beam_search_scored_it() {
     assert_eq!(added, 1);
     assert_eq!(plain[0].reconstruction.last(), Some(&None));
 }
+
+#[test]
+fn an_ensemble_needs_members_that_translate_alike() {
+    let g2t = Translator::load(&model("phoenix2014t_g2t")).unwrap();
+    let sources = weather_glosses();
+    let options = DecodeOptions {
+        beam_size: 4,
+        alpha: 3.0,
+    };
+    let alone = g2t.translate_batch(&sources, options).unwrap();
+    // The model with itself: the mean of two equal distributions is the distribution.
+    let twice = Translator::load(&model("phoenix2014t_g2t"))
+        .unwrap()
+        .with_ensemble(&[model("phoenix2014t_g2t")])
+        .unwrap();
+    assert_eq!(twice.ensemble_size(), 2);
+    let doubled = twice.translate_batch(&sources, options).unwrap();
+    for (a, d) in alone.iter().zip(&doubled) {
+        assert_eq!(a.text, d.text);
+        assert!((a.log_prob - d.log_prob).abs() < 1e-3);
+    }
+    // The text→gloss model reads the other way round: refused, with its folder named.
+    let Err(err) = g2t.with_ensemble(&[model("phoenix2014t_t2g")]) else {
+        panic!("a text→gloss member was accepted");
+    };
+    let err = err.to_string();
+    assert!(
+        err.contains("phoenix2014t_t2g") && err.contains("text_to_gloss"),
+        "{err}"
+    );
+}
