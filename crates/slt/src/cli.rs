@@ -74,7 +74,7 @@ pub struct SearchArgs {
 
 impl SearchArgs {
     /// `translator` joined by the --ensemble members.
-    pub fn ensemble(&self, translator: Translator) -> anyhow::Result<Translator> {
+    pub fn with_ensemble(&self, translator: Translator) -> anyhow::Result<Translator> {
         translator.with_ensemble(&self.ensemble)
     }
 
@@ -240,7 +240,7 @@ pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
     let translator = args
         .decode
         .search
-        .ensemble(Translator::load(&args.model)?)?;
+        .with_ensemble(Translator::load(&args.model)?)?;
     let options = args.decode.search.options(&translator);
     let sources: Vec<Vec<String>> = args
         .glosses
@@ -273,7 +273,7 @@ pub fn run_translate(args: TranslateArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
-    let translator = args.search.ensemble(Translator::load(&args.model)?)?;
+    let translator = args.search.with_ensemble(Translator::load(&args.model)?)?;
     let options = args.search.options(&translator);
     let data_dir = args
         .data_dir
@@ -537,7 +537,7 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_correct(args: CorrectArgs) -> anyhow::Result<()> {
-    let corrector = args.search.ensemble(Translator::load_expecting(
+    let corrector = args.search.with_ensemble(Translator::load_expecting(
         &args.model,
         Direction::TextCorrection,
     )?)?;

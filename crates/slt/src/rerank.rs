@@ -153,17 +153,6 @@ impl ReconstructionReranker {
         Ok(())
     }
 
-    /// Translates `sources` (tokenized glosses) with `translator`'s beam search and scores
-    /// every finished hypothesis with the reverse model.
-    pub fn nbest(
-        &self,
-        translator: &Translator,
-        sources: &[Vec<String>],
-        options: DecodeOptions,
-    ) -> anyhow::Result<Vec<ScoredCandidates>> {
-        self.score_beams(sources, translator.translate_nbest(sources, options)?)
-    }
-
     /// Scores every candidate of `beams[i]` (translations of `sources[i]`) with the reverse
     /// model.
     pub fn score_beams(

@@ -57,7 +57,7 @@ fn nbest_lists_carry_per_gloss_reconstruction_scores() {
         beam_size: 6,
         alpha: 3.0,
     };
-    let lists = reranker.nbest(&g2t, &sources, options).unwrap();
+    let lists = nbest_lists(&g2t, Some(&reranker), &sources, options).unwrap();
     let plain = g2t.translate_batch(&sources, options).unwrap();
     for ((list, best), source) in lists.iter().zip(&plain).zip(&sources) {
         assert!(list.candidates.len() > 1 && list.candidates.len() <= 6);
