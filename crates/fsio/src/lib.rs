@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use tempfile::NamedTempFile;
 
 /// A buffered writer whose contents appear at `path` only after [`AtomicFile::commit`].
@@ -102,6 +103,36 @@ fn set_permissions(file: &File, replaced: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn set_permissions(_file: &File, _replaced: &Path) -> io::Result<()> {
     Ok(())
+}
+
+/// Writes `header`, then one line per entry, atomically: the layout of signscope's small list
+/// files (gloss vocabularies, subword merges), whose first line says what they are.
+pub fn write_headed_lines<S: AsRef<str>>(
+    path: &Path,
+    header: &str,
+    lines: impl IntoIterator<Item = S>,
+) -> anyhow::Result<()> {
+    let mut text = format!("{header}\n");
+    for line in lines {
+        text.push_str(line.as_ref());
+        text.push('\n');
+    }
+    write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The lines after the first of a file written by [`write_headed_lines`]; a first line other
+/// than `header` is refused as "not a `what`".
+pub fn read_headed_lines(path: &Path, header: &str, what: &str) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(header) {
+        anyhow::bail!(
+            "{}: not a {what} (first line must be {header})",
+            path.display()
+        );
+    }
+    Ok(lines.map(str::to_owned).collect())
 }
 
 #[cfg(test)]

@@ -249,3 +249,55 @@ fn merged_file_equals_adapters_and_gradients_reach_only_adapters() {
     }
     assert!(model.projection(0, Target::Q).grad(&grads).is_none());
 }
+
+#[test]
+fn llm_scorer_prefers_the_reference_and_scores_alike_in_any_batch() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if gemma3().is_none() {
+        return;
+    }
+    use signscope_lora::rescore::LlmScorer;
+    let adapters = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/phoenix2014t_gemma3_lora"
+    );
+    let scorer = LlmScorer::load(std::path::Path::new(adapters)).unwrap();
+    // PHOENIX-2014T dev, first sentence: its reference, the same words shuffled, and a
+    // shorter faithful paraphrase.
+    let glosses: Vec<String> = ["DRUCK", "TIEF", "KOMMEN"].map(String::from).to_vec();
+    let texts = [
+        "tiefer luftdruck bestimmt in den nächsten tagen unser wetter",
+        "wetter unser tagen nächsten den in bestimmt luftdruck tiefer",
+        "tiefer luftdruck bestimmt unser wetter",
+    ];
+    let g: Vec<&[String]> = texts.iter().map(|_| glosses.as_slice()).collect();
+    let together = scorer.score(&g, &texts, 3).unwrap();
+    let [reference, shuffled, short] = [0, 1, 2].map(|i| together[i].unwrap());
+    assert!(
+        reference.log_prob > shuffled.log_prob + 10.0,
+        "{reference:?} vs {shuffled:?}"
+    );
+    assert!(short.tokens < reference.tokens && short.tokens > 1);
+    // Padding to the longest sequence of a batch changes nothing.
+    for (i, text) in texts.iter().enumerate() {
+        let alone = scorer.score(&g[i..=i], &[text], 1).unwrap()[0].unwrap();
+        assert_eq!(alone.tokens, together[i].unwrap().tokens);
+        assert!(
+            (alone.log_prob - together[i].unwrap().log_prob).abs() < 1e-2,
+            "{alone:?} vs {:?}",
+            together[i]
+        );
+    }
+    // A folder without adapters is refused, naming it.
+    let err = LlmScorer::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/phoenix2014t_g2t"
+    )))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("phoenix2014t_g2t") && err.contains("adapter"),
+        "{err}"
+    );
+}

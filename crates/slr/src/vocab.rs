@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::decode::BLANK;
 
@@ -68,27 +68,11 @@ impl GlossVocab {
     }
 
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let mut text = String::from(BLANK_TOKEN);
-        text.push('\n');
-        for g in &self.glosses {
-            text.push_str(g);
-            text.push('\n');
-        }
-        signscope_fsio::write_atomic(path, text.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))
+        signscope_fsio::write_headed_lines(path, BLANK_TOKEN, &self.glosses)
     }
 
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut lines = text.lines();
-        if lines.next() != Some(BLANK_TOKEN) {
-            bail!(
-                "{}: not a gloss vocabulary (first line must be {BLANK_TOKEN})",
-                path.display()
-            );
-        }
-        let glosses: Vec<String> = lines.map(str::to_owned).collect();
+        let glosses = signscope_fsio::read_headed_lines(path, BLANK_TOKEN, "gloss vocabulary")?;
         for (i, g) in glosses.iter().enumerate() {
             if g.is_empty() || g.chars().any(char::is_whitespace) {
                 bail!(

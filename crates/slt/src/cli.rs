@@ -171,6 +171,11 @@ pub struct EvalSltArgs {
     /// chooses among all selections.
     #[arg(long, value_delimiter = ',', value_name = "T")]
     pub mbr_temperatures: Vec<f64>,
+    /// Write every sentence's n-best list as JSON lines here ({"id", "glosses", "reference",
+    /// "candidates": [{"text", "log_prob", "score", "reconstruction"}]}), e.g. for
+    /// `signscope rescore` with another model.
+    #[arg(long, value_name = "FILE")]
+    pub nbest_out: Option<PathBuf>,
 }
 
 /// Copy a trained model folder (config, vocabularies, chosen parameters) without its
@@ -324,7 +329,7 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
     // The beams' n-best lists, when a selection (reranking, MBR) or the gated correction
     // needs them.
     let mut nbest = None;
-    if !selections.is_empty() || corrector.is_some() {
+    if !selections.is_empty() || corrector.is_some() || args.nbest_out.is_some() {
         let started = std::time::Instant::now();
         let lists = scored_beams(reranker.as_ref(), &sources, beams)?;
         let seconds = started.elapsed().as_secs_f64();
@@ -358,6 +363,9 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
             }
             chosen
         };
+        if let Some(path) = &args.nbest_out {
+            write_nbest(path, &examples, &scores.references, &lists)?;
+        }
         nbest = Some((lists, chosen));
     }
     let hypotheses = match &nbest {
@@ -418,6 +426,54 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// One JSON line per sentence: its glosses, reference and scored n-best list.
+fn write_nbest(
+    path: &std::path::Path,
+    examples: &[crate::data::Example],
+    references: &[String],
+    lists: &[ScoredCandidates],
+) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for ((example, reference), list) in examples.iter().zip(references).zip(lists) {
+        let line = NbestLine {
+            id: &example.id,
+            glosses: &example.source,
+            reference,
+            candidates: list
+                .candidates
+                .iter()
+                .zip(&list.reconstruction)
+                .map(|(c, r)| NbestCandidate {
+                    text: &c.text,
+                    log_prob: c.log_prob,
+                    score: c.score,
+                    reconstruction: *r,
+                })
+                .collect(),
+        };
+        text.push_str(&serde_json::to_string(&line)?);
+        text.push('\n');
+    }
+    signscope_nn::checkpoint::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+#[derive(serde::Serialize)]
+struct NbestLine<'a> {
+    id: &'a str,
+    glosses: &'a [String],
+    reference: &'a str,
+    candidates: Vec<NbestCandidate<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct NbestCandidate<'a> {
+    text: &'a str,
+    log_prob: f64,
+    score: f64,
+    reconstruction: Option<f64>,
 }
 
 /// The text→gloss model at `dir`, checked to read what `translator` writes.

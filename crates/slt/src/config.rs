@@ -130,6 +130,11 @@ pub struct DataConfig {
     /// Training pairs with a side longer than this (tokens) are skipped.
     #[serde(default = "max_len")]
     pub max_length: usize,
+    /// Split the target text into byte-pair-encoding subwords learned with this many merges
+    /// on the training targets (`crate::subword`); 0 keeps whole words. Only for word-level
+    /// gloss → text; scoring stays on whole words.
+    #[serde(default)]
+    pub target_subwords: usize,
     /// Error injection for `direction = "text_correction"` (ignored otherwise).
     #[serde(default)]
     pub noise: NoiseConfig,
@@ -172,6 +177,15 @@ impl SltConfig {
             .training
             .validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if config.data.target_subwords > 0
+            && (config.data.direction != Direction::GlossToText
+                || config.data.text_level != TextLevel::Word)
+        {
+            anyhow::bail!(
+                "{}: data.target_subwords needs direction = \"gloss_to_text\" and text_level = \"word\"",
+                path.display()
+            );
+        }
         config
             .data
             .noise

@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod noise;
 pub mod rerank;
+pub mod subword;
 pub mod translator;
 
 pub use config::{DataConfig, Dataset, Direction, NoiseConfig, SltConfig, TextLevel};

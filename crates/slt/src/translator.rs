@@ -25,6 +25,7 @@ use crate::data::{
     Example, detokenize_text, epoch_batches, load_split, tokenize_glosses, tokenize_text,
 };
 use crate::noise::{inject_errors, mask_unknown, restore_unknown};
+use crate::subword::{Bpe, join_subwords};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use signscope_metrics::{BleuConfig, RougeVariant, corpus_bleu, corpus_rouge};
@@ -32,6 +33,8 @@ use signscope_metrics::{BleuConfig, RougeVariant, corpus_bleu, corpus_rouge};
 pub const CONFIG_FILE: &str = "config.toml";
 pub const SOURCE_VOCAB_FILE: &str = "source_vocab.txt";
 pub const TARGET_VOCAB_FILE: &str = "target_vocab.txt";
+/// The target side's subword merges, present when `data.target_subwords > 0`.
+pub const TARGET_BPE_FILE: &str = "target_bpe.txt";
 pub const MODEL_FILE: &str = "model.bpk";
 
 /// Length-penalty exponent for choosing among the translations of several hypotheses.
@@ -118,7 +121,26 @@ pub struct Translator {
     models: Vec<Seq2Seq>,
     source_vocab: Vocabulary,
     target_vocab: Vocabulary,
+    /// Subword merges of the target text (`data.target_subwords`); the vocabulary then holds
+    /// pieces, while every text and token list the translator hands out holds whole words.
+    target_bpe: Option<Bpe>,
     device: Device,
+}
+
+/// The subword merges of the model directory `dir`, when its config asks for them.
+fn load_target_bpe(dir: &Path, config: &SltConfig) -> anyhow::Result<Option<Bpe>> {
+    if config.data.target_subwords == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Bpe::load(&dir.join(TARGET_BPE_FILE))?))
+}
+
+/// Target words → ids, split into subwords first when the model uses them.
+fn encode_target(vocab: &Vocabulary, bpe: Option<&Bpe>, words: &[String]) -> Vec<u32> {
+    match bpe {
+        Some(bpe) => vocab.encode(&bpe.segment(words)),
+        None => vocab.encode(words),
+    }
 }
 
 fn search_config(model: &SltConfig, beam_size: usize, alpha: f64) -> SearchConfig {
@@ -129,7 +151,9 @@ fn search_config(model: &SltConfig, beam_size: usize, alpha: f64) -> SearchConfi
         eos_id: EOS_ID,
         pad_id: PAD_ID,
         // Text is up to ~3× longer than its glosses (characters for Chinese); glosses are shorter.
+        // Subword pieces outnumber the words they spell.
         max_length_a: match model.data.direction {
+            Direction::GlossToText if model.data.target_subwords > 0 => 4.5,
             Direction::GlossToText => 3.0,
             Direction::TextToGloss | Direction::TextCorrection => 1.5,
         },
@@ -158,11 +182,13 @@ impl Translator {
             &device,
         );
         let model = load_model(template, model_file)?;
+        let target_bpe = load_target_bpe(dir, &config)?;
         Ok(Self {
             config,
             models: vec![model],
             source_vocab,
             target_vocab,
+            target_bpe,
             device,
         })
     }
@@ -209,7 +235,7 @@ impl Translator {
                 ("source", &self.source_vocab, &member.source_vocab),
                 ("target", &self.target_vocab, &member.target_vocab),
             ] {
-                if ours != theirs {
+                if ours != theirs || self.target_bpe != member.target_bpe {
                     bail!(
                         "{}: an ensemble member needs the first model's {what} vocabulary ({} tokens); it has another ({} tokens), so it was trained on other data",
                         dir.display(),
@@ -319,6 +345,10 @@ impl Translator {
                 hyps.into_iter()
                     .map(|h| {
                         let tokens = self.target_vocab.decode(&h.tokens);
+                        let tokens = match self.target_bpe {
+                            Some(_) => join_subwords(&tokens),
+                            None => tokens,
+                        };
                         Translation {
                             text: self.detokenize_target(&tokens),
                             tokens,
@@ -376,7 +406,8 @@ impl Translator {
             let target_ids: Vec<Vec<u32>> = chunk
                 .iter()
                 .map(|&i| {
-                    let mut ids = self.target_vocab.encode(&targets[i]);
+                    let mut ids =
+                        encode_target(&self.target_vocab, self.target_bpe.as_ref(), &targets[i]);
                     ids.pop(); // score_targets appends EOS itself
                     ids
                 })
@@ -516,6 +547,7 @@ pub struct SltTask {
     dev_input_summary: Option<String>,
     source_vocab: Vocabulary,
     target_vocab: Vocabulary,
+    target_bpe: Option<Bpe>,
     config: SltConfig,
     device: Device,
 }
@@ -528,11 +560,22 @@ impl SltTask {
             .filter(|e| e.source.len() <= data.max_length && e.target.len() <= data.max_length)
             .collect();
         let correction = data.direction == Direction::TextCorrection;
-        let target_vocab = Vocabulary::build(
-            kept.iter().map(|e| e.target.as_slice()),
-            data.target_min_freq,
-            0,
-        );
+        let target_bpe = (data.target_subwords > 0).then(|| {
+            Bpe::learn(
+                kept.iter()
+                    .flat_map(|e| e.target.iter().map(String::as_str)),
+                data.target_subwords,
+            )
+        });
+        let targets: Vec<Vec<String>> = kept
+            .iter()
+            .map(|e| match &target_bpe {
+                Some(bpe) => bpe.segment(&e.target),
+                None => e.target.clone(),
+            })
+            .collect();
+        let target_vocab =
+            Vocabulary::build(targets.iter().map(Vec::as_slice), data.target_min_freq, 0);
         // A corrector reads and writes the same language: one vocabulary, so substituted
         // and inserted words are tokens it can also produce.
         let source_vocab = if correction {
@@ -546,12 +589,8 @@ impl SltTask {
         };
         let train: Vec<(Vec<u32>, Vec<u32>)> = kept
             .iter()
-            .map(|e| {
-                (
-                    source_vocab.encode(&e.source),
-                    target_vocab.encode(&e.target),
-                )
-            })
+            .zip(&targets)
+            .map(|(e, target)| (source_vocab.encode(&e.source), target_vocab.encode(target)))
             .collect();
         let unigram = if correction {
             train
@@ -605,6 +644,7 @@ impl SltTask {
             dev_input_summary,
             source_vocab,
             target_vocab,
+            target_bpe,
             config,
             device,
         }
@@ -628,6 +668,7 @@ impl SltTask {
             models: vec![model.clone()],
             source_vocab: self.source_vocab.clone(),
             target_vocab: self.target_vocab.clone(),
+            target_bpe: self.target_bpe.clone(),
             device: self.device.clone().inner(),
         }
     }
@@ -759,7 +800,11 @@ pub fn bundled_model_dir(name: &str) -> anyhow::Result<PathBuf> {
 pub fn export_model(dir: &Path, out: &Path, half: bool) -> anyhow::Result<u64> {
     let translator = Translator::load(dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    for name in [CONFIG_FILE, SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE] {
+    let bpe = translator.target_bpe.is_some().then_some(TARGET_BPE_FILE);
+    for name in [CONFIG_FILE, SOURCE_VOCAB_FILE, TARGET_VOCAB_FILE]
+        .into_iter()
+        .chain(bpe)
+    {
         let bytes = std::fs::read(dir.join(name))
             .with_context(|| format!("reading {}", dir.join(name).display()))?;
         signscope_nn::checkpoint::write_atomic(&out.join(name), &bytes)?;
@@ -823,6 +868,12 @@ fn initial_parameters(
             );
         }
     }
+    if load_target_bpe(dir, &theirs)? != task.target_bpe {
+        bail!(
+            "{}: its target subwords differ from this run's, so the embeddings would not line up",
+            dir.display()
+        );
+    }
     load_model(template, &dir.join(MODEL_FILE))
 }
 
@@ -859,7 +910,11 @@ pub fn train_from_config(
         // The vocabularies of a resumed run must be the ones its checkpoints were trained with.
         let saved = Vocabulary::load(&run_dir.join(SOURCE_VOCAB_FILE))?;
         let saved_target = Vocabulary::load(&run_dir.join(TARGET_VOCAB_FILE))?;
-        if saved != task.source_vocab || saved_target != task.target_vocab {
+        let saved_bpe = load_target_bpe(&run_dir, &config)?;
+        if saved != task.source_vocab
+            || saved_target != task.target_vocab
+            || saved_bpe != task.target_bpe
+        {
             bail!(
                 "{}: the data now gives different vocabularies than the run was started with",
                 run_dir.display()
@@ -878,6 +933,9 @@ pub fn train_from_config(
         )?;
         task.source_vocab.save(&run_dir.join(SOURCE_VOCAB_FILE))?;
         task.target_vocab.save(&run_dir.join(TARGET_VOCAB_FILE))?;
+        if let Some(bpe) = &task.target_bpe {
+            bpe.save(&run_dir.join(TARGET_BPE_FILE))?;
+        }
     }
     let mut model = Seq2Seq::new(
         &config.model,

@@ -171,3 +171,69 @@ fn overfits_ten_sentences_and_translates_them_back() {
         .to_string();
     assert!(missing.contains("nope"), "{missing}");
 }
+
+#[test]
+fn a_subword_target_model_overfits_and_writes_whole_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = tiny_config(&dir.path().join("run"));
+    config.data.target_subwords = 150;
+    // Sentences in pieces are longer: more steps to learn them by heart.
+    config.training.max_steps = 600;
+    config.training.eval_every = 300;
+    let (report, model_dir) =
+        train_from_config(config, Path::new("tiny.toml"), None, None, Start::Fresh).unwrap();
+    let best = report.state.best.unwrap();
+    assert!(
+        best.evaluation.score > 95.0,
+        "dev BLEU-4 on the training sentences: {}",
+        best.evaluation.summary
+    );
+    // 150 merges leave the rarer words in pieces, so the vocabulary holds continuation pieces.
+    let vocab = std::fs::read_to_string(model_dir.join("target_vocab.txt")).unwrap();
+    assert!(vocab.lines().any(|t| t.ends_with("@@")), "{vocab}");
+
+    let translator = Translator::load(&model_dir).unwrap();
+    let source = translator.tokenize_source("GUT ABEND LIEB ZUSCHAUER poss-EUCH");
+    let beam = translator
+        .translate_nbest(std::slice::from_ref(&source), translator.default_options())
+        .unwrap()
+        .remove(0);
+    assert_eq!(beam[0].text, "guten abend liebe zuschauer");
+    assert_eq!(beam[0].tokens, ["guten", "abend", "liebe", "zuschauer"]);
+    // Scoring the words splits them as training did: the beam's own log-probability.
+    let scored = translator
+        .log_probs(&[source], &[beam[0].tokens.clone()])
+        .unwrap()[0]
+        .unwrap();
+    assert!(
+        (scored - beam[0].log_prob).abs() < 1e-3,
+        "{scored} vs {}",
+        beam[0].log_prob
+    );
+
+    // The export carries the merges; without them the folder is refused, naming the file.
+    let exported = dir.path().join("exported");
+    signscope_slt::translator::export_model(&model_dir, &exported, false).unwrap();
+    assert_eq!(
+        Translator::load(&exported)
+            .unwrap()
+            .translate("GUT ABEND LIEB ZUSCHAUER poss-EUCH")
+            .unwrap(),
+        "guten abend liebe zuschauer"
+    );
+    std::fs::remove_file(exported.join("target_bpe.txt")).unwrap();
+    let err = Translator::load(&exported).err().unwrap().to_string();
+    assert!(err.contains("target_bpe.txt"), "{err}");
+}
+
+#[test]
+fn subwords_are_refused_outside_word_level_gloss_to_text() {
+    let text = "[data]\ndataset = \"phoenix2014t\"\ndirection = \"text_to_gloss\"\ntext_level = \"word\"\ntarget_subwords = 100\n";
+    let err = SltConfig::parse(text, Path::new("t2g.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("t2g.toml") && err.contains("target_subwords"),
+        "{err}"
+    );
+}

@@ -1,0 +1,166 @@
+//! The fine-tuned LLM as a second opinion on another translator's output: the
+//! log-probability of a candidate sentence as the reply to SCOPE's translation prompt for its
+//! glosses, `log P_LLM(text | prompt(glosses))`, computed teacher-forced in one batched pass
+//! (no sampling). A seq2seq n-best list rescored this way combines a model trained on the
+//! corpus alone with one that brings a pretrained language model's knowledge of the
+//! spoken language.
+
+use std::path::Path;
+
+use anyhow::Context;
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use signscope_llm::PromptOptions;
+use signscope_nn::checkpoint::load_model;
+use signscope_slt::config::TextLevel;
+use tokenizers::Tokenizer;
+
+use crate::finetune::{Batch, FinetuneConfig, Sequence, render_prompt};
+use crate::gemma3::{Gemma3, Gemma3Config};
+use crate::lora::Adapters;
+
+/// The LoRA-tuned Gemma 3 of an adapter folder (`signscope train lora` run, or an exported
+/// folder such as models/phoenix2014t_gemma3_lora), loaded for scoring.
+pub struct LlmScorer {
+    base: Gemma3,
+    adapters: Adapters,
+    tokenizer: Tokenizer,
+    options: PromptOptions,
+    text_level: TextLevel,
+    end_of_turn: u32,
+    max_tokens: usize,
+}
+
+/// A candidate's score: the summed log-probability of its reply tokens (the end-of-turn
+/// token included) and how many there are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplyScore {
+    pub log_prob: f64,
+    pub tokens: usize,
+}
+
+impl ReplyScore {
+    /// Log-probability per reply token: comparable across candidates of different lengths.
+    pub fn per_token(&self) -> f64 {
+        self.log_prob / self.tokens.max(1) as f64
+    }
+}
+
+impl LlmScorer {
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        if !crate::cli::is_adapter_folder(dir) {
+            anyhow::bail!(
+                "{}: not a LoRA adapter folder (config.toml with [lora] and adapters.bpk or best.bpk)",
+                dir.display()
+            );
+        }
+        let config = FinetuneConfig::load(&dir.join("config.toml"))?;
+        let gguf = signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(
+            &config.model.gguf,
+        )?)?;
+        let tokenizer = crate::finetune::load_tokenizer(&gguf)?;
+        let end_of_turn = tokenizer
+            .token_to_id("<end_of_turn>")
+            .context("the tokenizer has no <end_of_turn> token (not a Gemma 3 chat model)")?;
+        let device = signscope_nn::cpu_device();
+        let base = Gemma3::load(&gguf, &device, config.model.max_tokens)?;
+        let template = Adapters::new(&Gemma3Config::read(&gguf)?, &config.lora, &device);
+        let adapters = load_model(template, &crate::cli::adapter_file(dir)?)?;
+        Ok(Self {
+            base,
+            adapters,
+            tokenizer,
+            options: config.prompt_options(),
+            text_level: config.data.text_level,
+            end_of_turn,
+            max_tokens: config.model.max_tokens,
+        })
+    }
+
+    /// The text level the adapters were trained to write (word level: space-joined words).
+    pub fn text_level(&self) -> TextLevel {
+        self.text_level
+    }
+
+    /// Scores `texts[i]` as the reply to the prompt for `glosses[i]`, `batch_size` sequences
+    /// per forward pass. `None` for a pair longer than the model's `max_tokens`.
+    pub fn score(
+        &self,
+        glosses: &[&[String]],
+        texts: &[&str],
+        batch_size: usize,
+    ) -> anyhow::Result<Vec<Option<ReplyScore>>> {
+        anyhow::ensure!(
+            glosses.len() == texts.len(),
+            "{} gloss sequences and {} texts to score",
+            glosses.len(),
+            texts.len()
+        );
+        let encode = |text: &str, special: bool| -> anyhow::Result<Vec<u32>> {
+            Ok(self
+                .tokenizer
+                .encode(text, special)
+                .map_err(|e| anyhow::anyhow!("tokenizing {text:?}: {e}"))?
+                .get_ids()
+                .to_vec())
+        };
+        let mut sequences = Vec::with_capacity(texts.len());
+        for (g, text) in glosses.iter().zip(texts) {
+            let prompt = encode(&render_prompt(g, &self.options), true)?;
+            let mut reply = encode(text, false)?;
+            reply.push(self.end_of_turn);
+            sequences.push(Sequence {
+                id: String::new(),
+                prompt,
+                reply,
+            });
+        }
+        let mut scores = vec![None; sequences.len()];
+        let fits: Vec<usize> = (0..sequences.len())
+            .filter(|&i| sequences[i].len() <= self.max_tokens && !sequences[i].prompt.is_empty())
+            .collect();
+        for chunk in fits.chunks(batch_size.max(1)) {
+            let rows: Vec<&Sequence> = chunk.iter().map(|&i| &sequences[i]).collect();
+            for (&i, score) in chunk.iter().zip(self.score_batch(&rows)) {
+                scores[i] = Some(score);
+            }
+        }
+        Ok(scores)
+    }
+
+    /// Reply log-probabilities of one padded batch.
+    fn score_batch(&self, rows: &[&Sequence]) -> Vec<ReplyScore> {
+        let batch = Batch::new(rows);
+        let device = self.base.device();
+        let ids = Tensor::<2, Int>::from_data(
+            TensorData::new(batch.ids.clone(), [batch.rows, batch.len]),
+            device,
+        );
+        let hidden = self.base.hidden_states(ids, Some(&self.adapters));
+        let d = self.base.config.d_model;
+        let n = batch.targets.len();
+        let at =
+            Tensor::<1, Int>::from_data(TensorData::new(batch.predict_at.clone(), [n]), device);
+        // Only the reply positions reach the 262k-way output layer. [n, V]
+        let logits = self
+            .base
+            .logits(hidden.reshape([batch.rows * batch.len, d]).select(0, at));
+        let targets =
+            Tensor::<2, Int>::from_data(TensorData::new(batch.targets.clone(), [n, 1]), device);
+        // [n, 1]
+        let picked = log_softmax(logits, 1).gather(1, targets);
+        let values: Vec<f32> = picked
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32 log-probabilities");
+        // Batch::new lays the reply tokens out row after row.
+        let mut values = values.into_iter();
+        rows.iter()
+            .map(|s| ReplyScore {
+                log_prob: values.by_ref().take(s.reply.len()).map(f64::from).sum(),
+                tokens: s.reply.len(),
+            })
+            .collect()
+    }
+}
