@@ -662,3 +662,49 @@ pub fn run(command: SltCommand) -> anyhow::Result<()> {
         SltCommand::Export(args) => run_export(args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Example;
+    use crate::translator::Translation;
+
+    #[test]
+    fn nbest_lines_carry_glosses_reference_and_scored_candidates() {
+        let examples = vec![Example {
+            id: "s1".into(),
+            source: vec!["MORGEN".into(), "REGEN".into()],
+            target: vec!["morgen".into(), "regen".into()],
+        }];
+        let candidate = |text: &str, score: f64| Translation {
+            text: text.into(),
+            tokens: text.split(' ').map(String::from).collect(),
+            log_prob: 2.0 * score,
+            score,
+        };
+        let lists = vec![ScoredCandidates {
+            candidates: vec![candidate("morgen regen", -0.5), candidate("regen", -1.5)],
+            reconstruction: vec![Some(-0.25), None],
+        }];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nbest.jsonl");
+        write_nbest(&path, &examples, &["morgen regnet es".into()], &lists).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(line["id"], "s1");
+        assert_eq!(line["glosses"], serde_json::json!(["MORGEN", "REGEN"]));
+        assert_eq!(line["reference"], "morgen regnet es");
+        let candidates = line["candidates"].as_array().unwrap();
+        assert_eq!(candidates[0]["text"], "morgen regen");
+        assert_eq!(candidates[0]["score"], -0.5);
+        assert_eq!(candidates[0]["log_prob"], -1.0);
+        assert_eq!(candidates[0]["reconstruction"], -0.25);
+        assert!(candidates[1]["reconstruction"].is_null());
+        // An unwritable path is an error naming it.
+        let err = write_nbest(dir.path(), &examples, &["x".into()], &lists)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    }
+}
