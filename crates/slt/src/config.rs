@@ -135,6 +135,10 @@ pub struct DataConfig {
     /// gloss → text; scoring stays on whole words.
     #[serde(default)]
     pub target_subwords: usize,
+    /// Gloss → text training only: each source gloss becomes `<unk>` with this probability,
+    /// drawn afresh every epoch (word dropout, a data augmentation for small corpora).
+    #[serde(default)]
+    pub source_word_dropout: f64,
     /// Error injection for `direction = "text_correction"` (ignored otherwise).
     #[serde(default)]
     pub noise: NoiseConfig,
@@ -177,6 +181,19 @@ impl SltConfig {
             .training
             .validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let dropout = config.data.source_word_dropout;
+        if !(0.0..1.0).contains(&dropout) {
+            anyhow::bail!(
+                "{}: data.source_word_dropout must be in [0, 1), got {dropout}",
+                path.display()
+            );
+        }
+        if dropout > 0.0 && config.data.direction != Direction::GlossToText {
+            anyhow::bail!(
+                "{}: data.source_word_dropout needs direction = \"gloss_to_text\"",
+                path.display()
+            );
+        }
         if config.data.target_subwords > 0
             && (config.data.direction != Direction::GlossToText
                 || config.data.text_level != TextLevel::Word)

@@ -26,7 +26,7 @@ use crate::data::{
 };
 use crate::noise::{inject_errors, mask_unknown, restore_unknown};
 use crate::subword::{Bpe, join_subwords};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use signscope_metrics::{BleuConfig, RougeVariant, corpus_bleu, corpus_rouge};
 
@@ -678,6 +678,8 @@ impl SltTask {
 /// noise of each training epoch.
 const DEV_NOISE_SEED: u64 = 0x6e6f_6973_6564_6576;
 const TRAIN_NOISE_SEED: u64 = 0x6e6f_6973_6574_726e;
+/// Seeds, mixed with the epoch, the source word dropout of gloss → text training.
+const WORD_DROPOUT_SEED: u64 = 0x776f_7264_6472_6f70;
 
 /// One batch: (source ids, target ids) pairs, both ending in EOS.
 pub type PairBatch = Vec<(Vec<u32>, Vec<u32>)>;
@@ -694,9 +696,28 @@ impl TrainTask for SltTask {
             .collect();
         let batches = epoch_batches(&lengths, self.config.training.batch_size, epoch, seed);
         if self.config.data.direction != Direction::TextCorrection {
+            let dropout = self.config.data.source_word_dropout;
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                seed ^ WORD_DROPOUT_SEED ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
             return batches
                 .into_iter()
-                .map(|b| b.into_iter().map(|i| self.train[i].clone()).collect())
+                .map(|b| {
+                    b.into_iter()
+                        .map(|i| {
+                            let (mut source, target) = self.train[i].clone();
+                            if dropout > 0.0 {
+                                let glosses = source.len() - 1; // EOS stays
+                                for id in &mut source[..glosses] {
+                                    if rng.random_bool(dropout) {
+                                        *id = signscope_nn::vocab::UNK_ID;
+                                    }
+                                }
+                            }
+                            (source, target)
+                        })
+                        .collect()
+                })
                 .collect();
         }
         let mut rng = ChaCha8Rng::seed_from_u64(

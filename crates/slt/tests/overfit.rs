@@ -227,7 +227,7 @@ fn a_subword_target_model_overfits_and_writes_whole_words() {
 }
 
 #[test]
-fn subwords_are_refused_outside_word_level_gloss_to_text() {
+fn subwords_and_word_dropout_are_refused_where_they_do_not_apply() {
     let text = "[data]\ndataset = \"phoenix2014t\"\ndirection = \"text_to_gloss\"\ntext_level = \"word\"\ntarget_subwords = 100\n";
     let err = SltConfig::parse(text, Path::new("t2g.toml"))
         .unwrap_err()
@@ -236,4 +236,68 @@ fn subwords_are_refused_outside_word_level_gloss_to_text() {
         err.contains("t2g.toml") && err.contains("target_subwords"),
         "{err}"
     );
+    let g2t = "[data]\ndataset = \"phoenix2014t\"\ndirection = \"gloss_to_text\"\ntext_level = \"word\"\n";
+    let err = SltConfig::parse(
+        &format!("{g2t}source_word_dropout = 1.0\n"),
+        Path::new("g2t.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("g2t.toml") && err.contains("[0, 1)"), "{err}");
+    let t2g = g2t.replace("gloss_to_text", "text_to_gloss");
+    let err = SltConfig::parse(
+        &format!("{t2g}source_word_dropout = 0.1\n"),
+        Path::new("t2g.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("source_word_dropout"), "{err}");
+}
+
+#[test]
+fn word_dropout_hides_source_glosses_afresh_each_epoch() {
+    use signscope_nn::train::TrainTask;
+    use signscope_nn::vocab::{EOS_ID, UNK_ID};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = tiny_config(&dir.path().join("run"));
+    let data_dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny"));
+    let load = |split| signscope_slt::data::load_split(&config.data, data_dir, split).unwrap();
+    let (train, dev) = (
+        load(signscope_corpus::Split::Train),
+        load(signscope_corpus::Split::Dev),
+    );
+    let device = signscope_nn::cpu_device();
+    let clean = signscope_slt::translator::SltTask::new(
+        config.clone(),
+        &train,
+        dev.clone(),
+        device.clone(),
+    );
+    config.data.source_word_dropout = 0.5;
+    let dropped = signscope_slt::translator::SltTask::new(config, &train, dev, device);
+    let pairs = |task: &signscope_slt::translator::SltTask, epoch| {
+        let mut pairs: Vec<_> = task.epoch_batches(epoch, 7).into_iter().flatten().collect();
+        pairs.sort_by(|a, b| a.1.cmp(&b.1));
+        pairs
+    };
+    let (reference, first, second) = (pairs(&clean, 1), pairs(&dropped, 1), pairs(&dropped, 2));
+    let mut hidden = 0;
+    for ((r, a), b) in reference.iter().zip(&first).zip(&second) {
+        // Targets, lengths and the final EOS are untouched; a gloss is kept or becomes <unk>.
+        assert_eq!(
+            (&r.1, r.0.len(), a.0.last()),
+            (&a.1, a.0.len(), Some(&EOS_ID))
+        );
+        for (&kept, &seen) in r.0.iter().zip(&a.0) {
+            assert!(seen == kept || seen == UNK_ID);
+            hidden += usize::from(seen != kept);
+        }
+        assert_eq!(b.1, r.1);
+    }
+    let glosses: usize = reference.iter().map(|r| r.0.len() - 1).sum();
+    assert!(
+        hidden > glosses / 4 && hidden < 3 * glosses / 4,
+        "{hidden} of {glosses}"
+    );
+    assert_ne!(first, second, "each epoch draws anew");
 }
