@@ -85,6 +85,9 @@ impl Bpe {
     /// Splits one word into pieces: the earliest-learned applicable merge first, as
     /// subword-nmt's `apply_bpe` does.
     pub fn segment_word(&self, word: &str) -> Vec<String> {
+        if word.is_empty() {
+            return Vec::new();
+        }
         let mut symbols = initial_symbols(word);
         loop {
             let best = symbols
@@ -211,6 +214,7 @@ mod tests {
         let bpe = Bpe::learn(["ab", "cd"], 10);
         assert!(bpe.is_empty());
         assert_eq!(bpe.segment_word("ab"), ["a@@", "b"]);
+        assert!(bpe.segment_word("").is_empty());
 
         let bpe = Bpe::learn("regen regen regnet gewitter gewitter".split(' '), 6);
         let dir = tempfile::tempdir().unwrap();
