@@ -106,6 +106,28 @@ pub struct Sequence {
 }
 
 impl Sequence {
+    /// Tokenizes a rendered `prompt` (its special tokens parsed) and the `reply` text, which is
+    /// closed by `end_of_turn`; errors name `id`.
+    pub fn encode(
+        tokenizer: &Tokenizer,
+        id: String,
+        prompt: &str,
+        reply: &str,
+        end_of_turn: u32,
+    ) -> anyhow::Result<Self> {
+        let encode = |text: &str, special: bool| -> anyhow::Result<Vec<u32>> {
+            Ok(tokenizer
+                .encode(text, special)
+                .map_err(|e| anyhow::anyhow!("tokenizing {id:?}: {e}"))?
+                .get_ids()
+                .to_vec())
+        };
+        let prompt = encode(prompt, true)?;
+        let mut reply = encode(reply, false)?;
+        reply.push(end_of_turn);
+        Ok(Self { id, prompt, reply })
+    }
+
     pub fn len(&self) -> usize {
         self.prompt.len() + self.reply.len()
     }
@@ -131,30 +153,14 @@ pub fn load_sequences(
     split: Split,
 ) -> anyhow::Result<(Vec<Sequence>, usize)> {
     let examples = load_split(&config.data, &config.data_dir(), split)?;
-    let end_of_turn = tokenizer
-        .token_to_id("<end_of_turn>")
-        .context("the tokenizer has no <end_of_turn> token (not a Gemma 3 chat model)")?;
+    let end_of_turn = end_of_turn_id(tokenizer)?;
     let options = config.prompt_options();
     let mut sequences = Vec::with_capacity(examples.len());
     let mut skipped = 0;
     for example in examples {
         let prompt = render_prompt(&example.source, &options);
         let reply = detokenize_text(&example.target, config.data.text_level);
-        let encode = |text: &str, special: bool| -> anyhow::Result<Vec<u32>> {
-            Ok(tokenizer
-                .encode(text, special)
-                .map_err(|e| anyhow::anyhow!("tokenizing {:?}: {e}", example.id))?
-                .get_ids()
-                .to_vec())
-        };
-        let prompt = encode(&prompt, true)?;
-        let mut reply = encode(&reply, false)?;
-        reply.push(end_of_turn);
-        let sequence = Sequence {
-            id: example.id,
-            prompt,
-            reply,
-        };
+        let sequence = Sequence::encode(tokenizer, example.id, &prompt, &reply, end_of_turn)?;
         if sequence.len() > config.model.max_tokens {
             skipped += 1;
         } else {
@@ -202,13 +208,15 @@ impl Batch {
     }
 }
 
-/// Teacher-forced loss of `batch` over the reply tokens.
-pub fn batch_loss(
-    base: &Gemma3,
-    adapters: Option<&Adapters>,
-    batch: &Batch,
-    label_smoothing: f64,
-) -> TokenLoss {
+/// The id of Gemma 3's `<end_of_turn>`, which closes every reply.
+pub fn end_of_turn_id(tokenizer: &Tokenizer) -> anyhow::Result<u32> {
+    tokenizer
+        .token_to_id("<end_of_turn>")
+        .context("the tokenizer has no <end_of_turn> token (not a Gemma 3 chat model)")
+}
+
+/// Teacher-forced logits [n, V] at the positions that predict `batch`'s n reply tokens.
+pub fn reply_logits(base: &Gemma3, adapters: Option<&Adapters>, batch: &Batch) -> Tensor<2> {
     let device = base.device();
     let ids = Tensor::<2, Int>::from_data(
         TensorData::new(batch.ids.clone(), [batch.rows, batch.len]),
@@ -219,8 +227,19 @@ pub fn batch_loss(
     let n = batch.targets.len();
     let at = Tensor::<1, Int>::from_data(TensorData::new(batch.predict_at.clone(), [n]), device);
     // Only the reply positions reach the 262k-way output layer.
-    let rows = hidden.reshape([batch.rows * batch.len, d]).select(0, at);
-    let logits = base.logits(rows).reshape([1, n, base.config.vocab_size]);
+    base.logits(hidden.reshape([batch.rows * batch.len, d]).select(0, at))
+}
+
+/// Teacher-forced loss of `batch` over the reply tokens.
+pub fn batch_loss(
+    base: &Gemma3,
+    adapters: Option<&Adapters>,
+    batch: &Batch,
+    label_smoothing: f64,
+) -> TokenLoss {
+    let device = base.device();
+    let n = batch.targets.len();
+    let logits = reply_logits(base, adapters, batch).reshape([1, n, base.config.vocab_size]);
     let targets =
         Tensor::<2, Int>::from_data(TensorData::new(batch.targets.clone(), [1, n]), device);
     // No target equals vocab_size, so nothing is treated as padding.

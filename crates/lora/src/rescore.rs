@@ -7,16 +7,16 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use signscope_llm::PromptOptions;
 use signscope_nn::checkpoint::load_model;
-use signscope_slt::config::TextLevel;
 use tokenizers::Tokenizer;
 
-use crate::finetune::{Batch, FinetuneConfig, Sequence, render_prompt};
-use crate::gemma3::{Gemma3, Gemma3Config};
+use crate::finetune::{
+    Batch, FinetuneConfig, Sequence, end_of_turn_id, render_prompt, reply_logits,
+};
+use crate::gemma3::Gemma3;
 use crate::lora::Adapters;
 
 /// The LoRA-tuned Gemma 3 of an adapter folder (`signscope train lora` run, or an exported
@@ -26,7 +26,6 @@ pub struct LlmScorer {
     adapters: Adapters,
     tokenizer: Tokenizer,
     options: PromptOptions,
-    text_level: TextLevel,
     end_of_turn: u32,
     max_tokens: usize,
 }
@@ -37,13 +36,6 @@ pub struct LlmScorer {
 pub struct ReplyScore {
     pub log_prob: f64,
     pub tokens: usize,
-}
-
-impl ReplyScore {
-    /// Log-probability per reply token: comparable across candidates of different lengths.
-    pub fn per_token(&self) -> f64 {
-        self.log_prob / self.tokens.max(1) as f64
-    }
 }
 
 impl LlmScorer {
@@ -59,27 +51,19 @@ impl LlmScorer {
             &config.model.gguf,
         )?)?;
         let tokenizer = crate::finetune::load_tokenizer(&gguf)?;
-        let end_of_turn = tokenizer
-            .token_to_id("<end_of_turn>")
-            .context("the tokenizer has no <end_of_turn> token (not a Gemma 3 chat model)")?;
+        let end_of_turn = end_of_turn_id(&tokenizer)?;
         let device = signscope_nn::cpu_device();
         let base = Gemma3::load(&gguf, &device, config.model.max_tokens)?;
-        let template = Adapters::new(&Gemma3Config::read(&gguf)?, &config.lora, &device);
+        let template = Adapters::new(&base.config, &config.lora, &device);
         let adapters = load_model(template, &crate::cli::adapter_file(dir)?)?;
         Ok(Self {
             base,
             adapters,
             tokenizer,
             options: config.prompt_options(),
-            text_level: config.data.text_level,
             end_of_turn,
             max_tokens: config.model.max_tokens,
         })
-    }
-
-    /// The text level the adapters were trained to write (word level: space-joined words).
-    pub fn text_level(&self) -> TextLevel {
-        self.text_level
     }
 
     /// Scores `texts[i]` as the reply to the prompt for `glosses[i]`, `batch_size` sequences
@@ -96,26 +80,23 @@ impl LlmScorer {
             glosses.len(),
             texts.len()
         );
-        let encode = |text: &str, special: bool| -> anyhow::Result<Vec<u32>> {
-            Ok(self
-                .tokenizer
-                .encode(text, special)
-                .map_err(|e| anyhow::anyhow!("tokenizing {text:?}: {e}"))?
-                .get_ids()
-                .to_vec())
-        };
-        let mut sequences = Vec::with_capacity(texts.len());
-        for (g, text) in glosses.iter().zip(texts) {
-            let prompt = encode(&render_prompt(g, &self.options), true)?;
-            let mut reply = encode(text, false)?;
-            reply.push(self.end_of_turn);
-            sequences.push(Sequence {
-                id: String::new(),
-                prompt,
-                reply,
-            });
-        }
+        let sequences = glosses
+            .iter()
+            .zip(texts)
+            .map(|(g, text)| {
+                let prompt = render_prompt(g, &self.options);
+                Sequence::encode(
+                    &self.tokenizer,
+                    text.to_string(),
+                    &prompt,
+                    text,
+                    self.end_of_turn,
+                )
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mut scores = vec![None; sequences.len()];
+        // An empty prompt cannot happen with a chat template; Batch needs one token before
+        // the reply.
         let fits: Vec<usize> = (0..sequences.len())
             .filter(|&i| sequences[i].len() <= self.max_tokens && !sequences[i].prompt.is_empty())
             .collect();
@@ -131,22 +112,12 @@ impl LlmScorer {
     /// Reply log-probabilities of one padded batch.
     fn score_batch(&self, rows: &[&Sequence]) -> Vec<ReplyScore> {
         let batch = Batch::new(rows);
-        let device = self.base.device();
-        let ids = Tensor::<2, Int>::from_data(
-            TensorData::new(batch.ids.clone(), [batch.rows, batch.len]),
-            device,
-        );
-        let hidden = self.base.hidden_states(ids, Some(&self.adapters));
-        let d = self.base.config.d_model;
         let n = batch.targets.len();
-        let at =
-            Tensor::<1, Int>::from_data(TensorData::new(batch.predict_at.clone(), [n]), device);
-        // Only the reply positions reach the 262k-way output layer. [n, V]
-        let logits = self
-            .base
-            .logits(hidden.reshape([batch.rows * batch.len, d]).select(0, at));
-        let targets =
-            Tensor::<2, Int>::from_data(TensorData::new(batch.targets.clone(), [n, 1]), device);
+        let logits = reply_logits(&self.base, Some(&self.adapters), &batch); // [n, V]
+        let targets = Tensor::<2, Int>::from_data(
+            TensorData::new(batch.targets.clone(), [n, 1]),
+            self.base.device(),
+        );
         // [n, 1]
         let picked = log_softmax(logits, 1).gather(1, targets);
         let values: Vec<f32> = picked

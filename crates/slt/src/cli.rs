@@ -172,8 +172,8 @@ pub struct EvalSltArgs {
     #[arg(long, value_delimiter = ',', value_name = "T")]
     pub mbr_temperatures: Vec<f64>,
     /// Write every sentence's n-best list as JSON lines here ({"id", "glosses", "reference",
-    /// "candidates": [{"text", "log_prob", "score", "reconstruction"}]}), e.g. for
-    /// `signscope rescore` with another model.
+    /// "candidates": [{"text", "log_prob", "score", "reconstruction"}]}), e.g. to rescore them
+    /// with another model (signscope-lora's `rescore_nbest` example).
     #[arg(long, value_name = "FILE")]
     pub nbest_out: Option<PathBuf>,
 }

@@ -235,7 +235,7 @@ impl Translator {
                 ("source", &self.source_vocab, &member.source_vocab),
                 ("target", &self.target_vocab, &member.target_vocab),
             ] {
-                if ours != theirs || self.target_bpe != member.target_bpe {
+                if ours != theirs {
                     bail!(
                         "{}: an ensemble member needs the first model's {what} vocabulary ({} tokens); it has another ({} tokens), so it was trained on other data",
                         dir.display(),
@@ -243,6 +243,14 @@ impl Translator {
                         theirs.len()
                     );
                 }
+            }
+            if self.target_bpe != member.target_bpe {
+                bail!(
+                    "{}: an ensemble member needs the first model's target subwords ({} merges); it has {} merges",
+                    dir.display(),
+                    self.target_bpe.as_ref().map_or(0, Bpe::len),
+                    member.target_bpe.as_ref().map_or(0, Bpe::len)
+                );
             }
             self.models.extend(member.models);
         }
