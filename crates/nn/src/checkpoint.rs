@@ -8,6 +8,7 @@ use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::DType;
+use burn::tensor::quantization::{QuantScheme, QuantStore, QuantValue, ScaleDtype};
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`, so
 /// a crash never leaves a half-written file under the final name.
@@ -62,9 +63,42 @@ pub fn save_model_f16<M: Module>(model: &M, path: &Path) -> anyhow::Result<()> {
     save_model(&model.clone().map(&mut CastFloats(DType::F16)), path)
 }
 
-/// Loads parameters saved by [`save_model`] or [`save_model_f16`] into `template`, which must
-/// have the same architecture; a mismatch names the file and the offending tensors. Half
-/// precision parameters come back as f32, the element type every computation here uses.
+/// How a model file stores its float parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Storage {
+    #[default]
+    F32,
+    /// [`save_model_f16`].
+    F16,
+    /// [`save_model_q8`].
+    Q8,
+}
+
+/// [`save_model`], [`save_model_f16`] or [`save_model_q8`].
+pub fn save_model_as<M: Module>(model: &M, path: &Path, storage: Storage) -> anyhow::Result<()> {
+    match storage {
+        Storage::F32 => save_model(model, path),
+        Storage::F16 => save_model_f16(model, path),
+        Storage::Q8 => save_model_q8(model, path),
+    }
+}
+
+/// Values per int8 block of [`save_model_q8`], each block with its own f16 scale.
+pub const Q8_BLOCK: usize = 32;
+
+/// Saves `model` at about a quarter of its f32 size, for models committed to the repository:
+/// every weight matrix (rank 2 or more, last dimension a multiple of [`Q8_BLOCK`]) as
+/// symmetric 8-bit integers with one f16 scale per block of 32 consecutive values, the
+/// other parameters (biases, norms) as f16. A value is off by at most half its block's step,
+/// `max |block| / 254`. [`load_model`] dequantizes to f32.
+pub fn save_model_q8<M: Module>(model: &M, path: &Path) -> anyhow::Result<()> {
+    save_model(&model.clone().map(&mut QuantizeWeights), path)
+}
+
+/// Loads parameters saved by [`save_model`], [`save_model_f16`] or [`save_model_q8`] into
+/// `template`, which must have the same architecture; a mismatch names the file and the
+/// offending tensors. Half-precision and quantized parameters come back as f32, the element
+/// type every computation here uses.
 pub fn load_model<M: Module>(template: M, path: &Path) -> anyhow::Result<M> {
     let record = ModuleRecord::load(path)
         .map_err(|e| anyhow!("{}: cannot read model file: {e}", path.display()))?;
@@ -82,17 +116,47 @@ pub fn load_model<M: Module>(template: M, path: &Path) -> anyhow::Result<M> {
 /// tracking, or a model loaded from half-precision weights could not be trained further.
 struct CastFloats(DType);
 
+impl CastFloats {
+    /// Quantized tensors are dequantized first.
+    fn cast<const D: usize>(&self, tensor: Tensor<D>) -> Tensor<D> {
+        let require_grad = tensor.is_require_grad();
+        let tensor = if matches!(tensor.dtype(), DType::QFloat(_)) {
+            tensor.dequantize().set_require_grad(require_grad)
+        } else {
+            tensor
+        };
+        if tensor.dtype() == self.0 {
+            return tensor;
+        }
+        let device = tensor.device();
+        let data = tensor.into_data().convert_dtype(self.0);
+        Tensor::from_data(data, (&device, self.0)).set_require_grad(require_grad)
+    }
+}
+
 impl ModuleMapper for CastFloats {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let dtype = self.0;
+        param.map(|tensor| self.cast(tensor))
+    }
+}
+
+/// [`save_model_q8`]'s storage: int8 blocks for weight matrices, f16 for the rest.
+struct QuantizeWeights;
+
+impl ModuleMapper for QuantizeWeights {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         param.map(|tensor| {
-            if tensor.dtype() == dtype {
-                return tensor;
+            let tensor = CastFloats(DType::F32).cast(tensor);
+            let dims = tensor.dims();
+            if D >= 2 && dims[D - 1].is_multiple_of(Q8_BLOCK) {
+                let scheme = QuantScheme::default()
+                    .with_value(QuantValue::Q8S)
+                    .with_store(QuantStore::Native)
+                    .per_block([Q8_BLOCK as u8], ScaleDtype::F16);
+                tensor.quantize_dynamic(&scheme)
+            } else {
+                CastFloats(DType::F16).cast(tensor)
             }
-            let device = tensor.device();
-            let require_grad = tensor.is_require_grad();
-            let data = tensor.into_data().convert_dtype(dtype);
-            Tensor::from_data(data, (&device, dtype)).set_require_grad(require_grad)
         })
     }
 }

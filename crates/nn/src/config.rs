@@ -39,6 +39,9 @@ pub struct ModelConfig {
     pub tie_output_embedding: bool,
     /// Multiply embeddings by sqrt(d_model) before adding positions.
     pub scale_embeddings: bool,
+    /// The encoder reads the target embedding matrix too (three-way tying, Press & Wolf
+    /// 2017); needs one vocabulary for both sides.
+    pub tie_source_embedding: bool,
 }
 
 impl Default for ModelConfig {
@@ -56,6 +59,7 @@ impl Default for ModelConfig {
             max_positions: 256,
             tie_output_embedding: true,
             scale_embeddings: true,
+            tie_source_embedding: false,
         }
     }
 }

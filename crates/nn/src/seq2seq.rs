@@ -330,7 +330,8 @@ impl TokenBatch {
 /// The whole translation model.
 #[derive(Module, Debug)]
 pub struct Seq2Seq {
-    source_embedding: Embedding,
+    /// `None` when the encoder shares the target embedding matrix.
+    source_embedding: Option<Embedding>,
     target_embedding: Embedding,
     /// Learned positions when configured; sinusoidal positions are computed, not stored.
     learned_positions: Option<Embedding>,
@@ -347,12 +348,17 @@ pub struct Seq2Seq {
 }
 
 impl Seq2Seq {
+    /// With `config.tie_source_embedding` the two vocabularies must be one (equal sizes).
     pub fn new(
         config: &ModelConfig,
         source_vocab: usize,
         target_vocab: usize,
         device: &Device,
     ) -> Self {
+        assert!(
+            !config.tie_source_embedding || source_vocab == target_vocab,
+            "a tied source embedding needs one vocabulary; got {source_vocab} source and {target_vocab} target tokens"
+        );
         // Transformer-base style N(0, D^-1/2) init: with sqrt(D) input scaling the embedded
         // tokens have unit variance, and a tied output projection starts with small logits.
         let std = (config.d_model as f64).powf(-0.5);
@@ -362,7 +368,7 @@ impl Seq2Seq {
                 .init(device)
         };
         Self {
-            source_embedding: embedding(source_vocab),
+            source_embedding: (!config.tie_source_embedding).then(|| embedding(source_vocab)),
             target_embedding: embedding(target_vocab),
             learned_positions: (config.positions == PositionEncoding::Learned)
                 .then(|| embedding(config.max_positions)),
@@ -428,7 +434,11 @@ impl Seq2Seq {
     /// source [B, S] -> memory [B, S, D]
     pub fn encode(&self, source: &TokenBatch) -> Tensor<3> {
         let bias = source.key_bias();
-        let mut x = self.embed(&self.source_embedding, source.ids.clone(), 0);
+        let table = self
+            .source_embedding
+            .as_ref()
+            .unwrap_or(&self.target_embedding);
+        let mut x = self.embed(table, source.ids.clone(), 0);
         for layer in &self.encoder_layers {
             x = layer.forward(x, bias.clone());
         }
@@ -529,4 +539,40 @@ pub fn sinusoidal_positions(
         }
     }
     Tensor::from_data(TensorData::new(table, [len, d_model]), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tied_source_embedding_is_the_target_matrix() {
+        let device = crate::cpu_device();
+        let config = ModelConfig {
+            d_model: 16,
+            n_heads: 2,
+            d_ff: 32,
+            encoder_layers: 1,
+            decoder_layers: 1,
+            max_positions: 8,
+            ..Default::default()
+        };
+        let untied = Seq2Seq::new(&config, 30, 30, &device);
+        let tied_config = ModelConfig {
+            tie_source_embedding: true,
+            ..config
+        };
+        let tied = Seq2Seq::new(&tied_config, 30, 30, &device);
+        assert_eq!(untied.num_params() - tied.num_params(), 30 * 16);
+
+        // The encoder reads the target matrix: changing it changes the memory.
+        let source = TokenBatch::from_sequences(&[vec![5, 6, 2]], 0, &device);
+        let before = tied.encode(&source);
+        let mut changed = tied.clone();
+        changed.target_embedding.weight =
+            changed.target_embedding.weight.map(|w| w.mul_scalar(2.0));
+        let after = changed.encode(&source);
+        let diff: f32 = (before - after).abs().sum().into_scalar();
+        assert!(diff > 1e-3, "{diff}");
+    }
 }

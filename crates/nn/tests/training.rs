@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use signscope_nn::burn::prelude::*;
-use signscope_nn::checkpoint::{average_models, load_model, save_model, save_model_f16};
+use signscope_nn::checkpoint::{
+    average_models, load_model, save_model, save_model_f16, save_model_q8,
+};
 use signscope_nn::config::{ModelConfig, Schedule, TrainingConfig};
 use signscope_nn::loss::{TokenLoss, label_smoothed_cross_entropy};
 use signscope_nn::search::{
@@ -258,6 +260,34 @@ fn tiny_model_overfits_and_search_checkpoints_and_averaging_work() {
     let from_full = greedy_search(&model, &sources, &search(1), &cpu);
     for (h, f) in from_half.iter().zip(&from_full) {
         assert_eq!(h.tokens, f.tokens);
+    }
+
+    // 8-bit weight matrices: well under the half-precision file (0.54 of it for the PHOENIX
+    // model; this tiny one has more per-tensor overhead); each value off by at most
+    // half its block's step (max |block| / 254) plus f16 rounding; the same greedy output.
+    let q8_path = dir.path().join("q8.bpk");
+    save_model_q8(&model, &q8_path).unwrap();
+    let q8_bytes = std::fs::metadata(&q8_path).unwrap().len() as f64;
+    assert!(q8_bytes < 0.75 * half_bytes, "{q8_bytes} vs {half_bytes}");
+    let q8 = load_model(new_model(&cpu), &q8_path).unwrap();
+    let original = params(&model);
+    let largest = original.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let mut changed = 0;
+    for (a, b) in params(&q8).iter().zip(&original) {
+        assert!(
+            (a - b).abs() <= largest / 254.0 * 0.51 + 1e-3 * b.abs(),
+            "{a} vs {b}"
+        );
+        changed += usize::from(a != b);
+    }
+    assert!(
+        changed > original.len() / 2,
+        "{changed} of {}",
+        original.len()
+    );
+    let from_q8 = greedy_search(&q8, &sources, &search(1), &cpu);
+    for (q, f) in from_q8.iter().zip(&from_full) {
+        assert_eq!(q.tokens, f.tokens);
     }
 
     // Averaging a model with itself is the identity; with a different one, the mean.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use signscope_corpus::Split;
+use signscope_nn::checkpoint::Storage;
 
 use crate::config::{Direction, SltConfig};
 use crate::data::load_split;
@@ -179,7 +180,8 @@ pub struct EvalSltArgs {
 }
 
 /// Copy a trained model folder (config, vocabularies, chosen parameters) without its
-/// checkpoints, optionally in half precision: the form in which models are committed.
+/// checkpoints, optionally in half precision or 8-bit (`--q8`, the form in which models are
+/// committed).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {
     /// Model directory of `signscope train slt|t2g|correct`.
@@ -187,8 +189,12 @@ pub struct ExportArgs {
     /// Destination folder (created; its model files are replaced atomically).
     pub out: PathBuf,
     /// Store the parameters as 16-bit floats (half the size; loading widens them to f32).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "q8")]
     pub f16: bool,
+    /// Store the weight matrices as 8-bit integers with an f16 scale per 32 values, the rest
+    /// as f16 (about a quarter of the f32 size; loading dequantizes to f32).
+    #[arg(long)]
+    pub q8: bool,
 }
 
 /// Correct translated sentences with a text-correction model (SignMST-C).
@@ -587,7 +593,12 @@ fn report_selections(
 }
 
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
-    let written = crate::translator::export_model(&args.model, &args.out, args.f16)?;
+    let storage = match (args.f16, args.q8) {
+        (_, true) => Storage::Q8,
+        (true, false) => Storage::F16,
+        (false, false) => Storage::F32,
+    };
+    let written = crate::translator::export_model(&args.model, &args.out, storage)?;
     println!("{} ({:.1} MB)", args.out.display(), written as f64 / 1e6);
     Ok(())
 }
@@ -649,7 +660,7 @@ pub enum SltCommand {
     Eval(EvalSltArgs),
     /// Correct translations with a text-correction model.
     Correct(CorrectArgs),
-    /// Copy a model folder without checkpoints, optionally as f16.
+    /// Copy a model folder without checkpoints, optionally as f16 or 8-bit.
     Export(ExportArgs),
 }
 

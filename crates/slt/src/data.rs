@@ -1,5 +1,6 @@
 //! Parallel gloss/text data: loading through `signscope-corpus`, tokenization, batching.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -47,6 +48,34 @@ pub fn detokenize_text(tokens: &[String], level: TextLevel) -> String {
 /// Glosses are whitespace-separated tokens, used verbatim.
 pub fn tokenize_glosses(glosses: &str) -> Vec<String> {
     glosses.split_whitespace().map(String::from).collect()
+}
+
+/// Glosses spelled like the text side, for a vocabulary shared by both sides
+/// (`data.shared_vocabulary`): lower-cased when the text is, and split into characters when the
+/// text is scored per character (CSL-Daily's glosses are Chinese words, so their characters
+/// are the text's tokens). Gloss word boundaries are not marked. German glosses keep their
+/// transliterations (KOENNEN stays "koennen", not "können"): mapping "oe" to "ö" would also
+/// turn the "oe" of words that have no umlaut, and a learned spelling is left to the model.
+pub fn glosses_as_text(glosses: &[String], level: TextLevel, lowercase: bool) -> Vec<String> {
+    glosses
+        .iter()
+        .flat_map(|g| tokenize_text(g, level, lowercase))
+        .collect()
+}
+
+/// The source tokens the model's vocabulary holds: `source` itself, or for a shared
+/// vocabulary the glosses spelled like the text ([`glosses_as_text`]). Examples and
+/// hypotheses keep the glosses as written; this is applied where they become ids.
+pub fn model_source_tokens<'a>(config: &DataConfig, source: &'a [String]) -> Cow<'a, [String]> {
+    if config.shared_vocabulary && config.direction == Direction::GlossToText {
+        Cow::Owned(glosses_as_text(
+            source,
+            config.text_level,
+            config.lowercase_text,
+        ))
+    } else {
+        Cow::Borrowed(source)
+    }
 }
 
 pub fn split_file(data_dir: &Path, dataset: Dataset, split: Split) -> PathBuf {
@@ -140,6 +169,20 @@ mod tests {
         assert_eq!(detokenize_text(&zh, TextLevel::Char), "他今年四岁。");
         let de = tokenize_text("Morgen  Regen", TextLevel::Word, true);
         assert_eq!(detokenize_text(&de, TextLevel::Word), "morgen regen");
+    }
+
+    #[test]
+    fn glosses_spelled_like_text() {
+        let glosses = tokenize_glosses("KOENNEN neg-HABEN REGEN");
+        assert_eq!(
+            glosses_as_text(&glosses, TextLevel::Word, true),
+            ["koennen", "neg-haben", "regen"]
+        );
+        let zh = tokenize_glosses("你们 好");
+        assert_eq!(
+            glosses_as_text(&zh, TextLevel::Char, true),
+            ["你", "们", "好"]
+        );
     }
 
     #[test]

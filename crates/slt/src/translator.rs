@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use signscope_corpus::Split;
 use signscope_nn::burn::prelude::*;
-use signscope_nn::checkpoint::{load_model, save_model};
+use signscope_nn::checkpoint::{Storage, load_model, save_model, save_model_as};
 use signscope_nn::loss::{TokenLoss, label_smoothed_cross_entropy};
 use signscope_nn::search::{
     SearchConfig, beam_search_ensemble, greedy_search_ensemble, score_targets_ensemble,
@@ -22,7 +22,8 @@ use signscope_nn::vocab::{BOS_ID, EOS_ID, PAD_ID, Vocabulary};
 
 use crate::config::{Direction, SltConfig, TextLevel};
 use crate::data::{
-    Example, detokenize_text, epoch_batches, load_split, tokenize_glosses, tokenize_text,
+    Example, detokenize_text, epoch_batches, load_split, model_source_tokens, tokenize_glosses,
+    tokenize_text,
 };
 use crate::noise::{inject_errors, mask_unknown, restore_unknown};
 use crate::subword::{Bpe, join_subwords};
@@ -174,6 +175,14 @@ impl Translator {
         let config = SltConfig::load(&dir.join(CONFIG_FILE))?;
         let source_vocab = Vocabulary::load(&dir.join(SOURCE_VOCAB_FILE))?;
         let target_vocab = Vocabulary::load(&dir.join(TARGET_VOCAB_FILE))?;
+        if config.model.tie_source_embedding && source_vocab != target_vocab {
+            bail!(
+                "{}: model.tie_source_embedding needs {SOURCE_VOCAB_FILE} and {TARGET_VOCAB_FILE} to be one vocabulary; they differ ({} and {} tokens)",
+                dir.display(),
+                source_vocab.len(),
+                target_vocab.len()
+            );
+        }
         let device = signscope_nn::cpu_device();
         let template = Seq2Seq::new(
             &config.model,
@@ -369,12 +378,15 @@ impl Translator {
             .collect())
     }
 
+    /// Source tokens as written (glosses, or text) → the model's ids, EOS appended.
+    fn source_ids(&self, source: &[String]) -> Vec<u32> {
+        self.source_vocab
+            .encode(&model_source_tokens(&self.config.data, source))
+    }
+
     fn encode_sources(&self, sources: &[Vec<String>]) -> anyhow::Result<Vec<Vec<u32>>> {
         let limit = self.max_positions() - 1;
-        let ids: Vec<Vec<u32>> = sources
-            .iter()
-            .map(|s| self.source_vocab.encode(s))
-            .collect();
+        let ids: Vec<Vec<u32>> = sources.iter().map(|s| self.source_ids(s)).collect();
         if let Some((i, s)) = ids.iter().enumerate().find(|(_, s)| s.len() > limit) {
             bail!(
                 "source {} has {} tokens; this model accepts at most {}",
@@ -403,14 +415,13 @@ impl Translator {
         let limit = self.max_positions() - 1;
         let search = search_config(&self.config, 1, 0.0);
         let mut scores = vec![None; sources.len()];
+        let all_source_ids: Vec<Vec<u32>> = sources.iter().map(|s| self.source_ids(s)).collect();
         let fits: Vec<usize> = (0..sources.len())
-            .filter(|&i| sources[i].len() < limit && targets[i].len() < limit)
+            .filter(|&i| all_source_ids[i].len() <= limit && targets[i].len() < limit)
             .collect();
         for chunk in fits.chunks(64) {
-            let source_ids: Vec<Vec<u32>> = chunk
-                .iter()
-                .map(|&i| self.source_vocab.encode(&sources[i]))
-                .collect();
+            let source_ids: Vec<Vec<u32>> =
+                chunk.iter().map(|&i| all_source_ids[i].clone()).collect();
             let target_ids: Vec<Vec<u32>> = chunk
                 .iter()
                 .map(|&i| {
@@ -563,10 +574,13 @@ pub struct SltTask {
 impl SltTask {
     pub fn new(config: SltConfig, train: &[Example], dev: Vec<Example>, device: Device) -> Self {
         let data = &config.data;
-        let kept: Vec<&Example> = train
+        let (kept, sources): (Vec<&Example>, Vec<Vec<String>>) = train
             .iter()
-            .filter(|e| e.source.len() <= data.max_length && e.target.len() <= data.max_length)
-            .collect();
+            .map(|e| (e, model_source_tokens(data, &e.source).into_owned()))
+            .filter(|(e, source)| {
+                source.len() <= data.max_length && e.target.len() <= data.max_length
+            })
+            .unzip();
         let correction = data.direction == Direction::TextCorrection;
         let target_bpe = (data.target_subwords > 0).then(|| {
             Bpe::learn(
@@ -582,23 +596,25 @@ impl SltTask {
                 None => e.target.clone(),
             })
             .collect();
-        let target_vocab =
-            Vocabulary::build(targets.iter().map(Vec::as_slice), data.target_min_freq, 0);
         // A corrector reads and writes the same language: one vocabulary, so substituted
-        // and inserted words are tokens it can also produce.
-        let source_vocab = if correction {
-            target_vocab.clone()
+        // and inserted words are tokens it can also produce. A shared gloss → text vocabulary
+        // holds both sides' tokens (counted together against target_min_freq).
+        let (source_vocab, target_vocab) = if correction || data.shared_vocabulary {
+            let both = targets
+                .iter()
+                .chain(if correction { &[][..] } else { &sources[..] });
+            let vocab = Vocabulary::build(both.map(Vec::as_slice), data.target_min_freq, 0);
+            (vocab.clone(), vocab)
         } else {
-            Vocabulary::build(
-                kept.iter().map(|e| e.source.as_slice()),
-                data.source_min_freq,
-                0,
+            (
+                Vocabulary::build(sources.iter().map(Vec::as_slice), data.source_min_freq, 0),
+                Vocabulary::build(targets.iter().map(Vec::as_slice), data.target_min_freq, 0),
             )
         };
-        let train: Vec<(Vec<u32>, Vec<u32>)> = kept
+        let train: Vec<(Vec<u32>, Vec<u32>)> = sources
             .iter()
             .zip(&targets)
-            .map(|(e, target)| (source_vocab.encode(&e.source), target_vocab.encode(target)))
+            .map(|(source, target)| (source_vocab.encode(source), target_vocab.encode(target)))
             .collect();
         let unigram = if correction {
             train
@@ -823,10 +839,10 @@ pub fn bundled_model_dir(name: &str) -> anyhow::Result<PathBuf> {
     )
 }
 
-/// Writes `dir`'s model (config, vocabularies, `model.bpk`) to `out`, the parameters in
-/// half precision when `half`; returns the bytes of the model file. The model is loaded
-/// first, so a broken folder is reported before anything is written.
-pub fn export_model(dir: &Path, out: &Path, half: bool) -> anyhow::Result<u64> {
+/// Writes `dir`'s model (config, vocabularies, `model.bpk`) to `out`, the parameters stored
+/// as `storage` says; returns the bytes of the model file. The model is loaded first, so a
+/// broken folder is reported before anything is written.
+pub fn export_model(dir: &Path, out: &Path, storage: Storage) -> anyhow::Result<u64> {
     let translator = Translator::load(dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let bpe = translator.target_bpe.is_some().then_some(TARGET_BPE_FILE);
@@ -839,11 +855,7 @@ pub fn export_model(dir: &Path, out: &Path, half: bool) -> anyhow::Result<u64> {
         signscope_nn::checkpoint::write_atomic(&out.join(name), &bytes)?;
     }
     let model_path = out.join(MODEL_FILE);
-    if half {
-        signscope_nn::checkpoint::save_model_f16(&translator.models[0], &model_path)?;
-    } else {
-        save_model(&translator.models[0], &model_path)?;
-    }
+    save_model_as(&translator.models[0], &model_path, storage)?;
     Ok(std::fs::metadata(&model_path)
         .with_context(|| format!("reading {}", model_path.display()))?
         .len())

@@ -101,7 +101,12 @@ fn overfits_ten_sentences_and_translates_them_back() {
 
     // The half-precision export (how committed models are stored) translates the same.
     let exported = dir.path().join("exported");
-    let bytes = signscope_slt::translator::export_model(&model_dir, &exported, true).unwrap();
+    let bytes = signscope_slt::translator::export_model(
+        &model_dir,
+        &exported,
+        signscope_nn::checkpoint::Storage::F16,
+    )
+    .unwrap();
     let full = std::fs::metadata(model_dir.join("model.bpk"))
         .unwrap()
         .len();
@@ -110,6 +115,22 @@ fn overfits_ten_sentences_and_translates_them_back() {
     let half = Translator::load(&exported).unwrap();
     assert_eq!(
         half.translate("GUT ABEND LIEB ZUSCHAUER poss-EUCH")
+            .unwrap(),
+        "guten abend liebe zuschauer"
+    );
+    // 8-bit weights: about a quarter of the f32 file, and still the same translation.
+    let quantized = dir.path().join("quantized");
+    let bytes = signscope_slt::translator::export_model(
+        &model_dir,
+        &quantized,
+        signscope_nn::checkpoint::Storage::Q8,
+    )
+    .unwrap();
+    assert!((bytes as f64) < 0.35 * full as f64, "{bytes} vs {full}");
+    assert_eq!(
+        Translator::load(&quantized)
+            .unwrap()
+            .translate("GUT ABEND LIEB ZUSCHAUER poss-EUCH")
             .unwrap(),
         "guten abend liebe zuschauer"
     );
@@ -213,7 +234,12 @@ fn a_subword_target_model_overfits_and_writes_whole_words() {
 
     // The export carries the merges; without them the folder is refused, naming the file.
     let exported = dir.path().join("exported");
-    signscope_slt::translator::export_model(&model_dir, &exported, false).unwrap();
+    signscope_slt::translator::export_model(
+        &model_dir,
+        &exported,
+        signscope_nn::checkpoint::Storage::F32,
+    )
+    .unwrap();
     assert_eq!(
         Translator::load(&exported)
             .unwrap()
@@ -224,6 +250,85 @@ fn a_subword_target_model_overfits_and_writes_whole_words() {
     std::fs::remove_file(exported.join("target_bpe.txt")).unwrap();
     let err = Translator::load(&exported).err().unwrap().to_string();
     assert!(err.contains("target_bpe.txt"), "{err}");
+}
+
+#[test]
+fn a_shared_vocabulary_model_with_tied_embeddings_overfits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = tiny_config(&dir.path().join("run"));
+    config.data.shared_vocabulary = true;
+    config.model.tie_source_embedding = true;
+    let (report, model_dir) =
+        train_from_config(config, Path::new("tiny.toml"), None, None, Start::Fresh).unwrap();
+    let best = report.state.best.unwrap();
+    assert!(
+        best.evaluation.score > 95.0,
+        "dev BLEU-4 on the training sentences: {}",
+        best.evaluation.summary
+    );
+    // One vocabulary: the gloss ABEND and the word "abend" are one token, and gloss-only
+    // tokens are there lower-cased.
+    let read = |name| std::fs::read_to_string(model_dir.join(name)).unwrap();
+    let vocab = read("target_vocab.txt");
+    assert_eq!(read("source_vocab.txt"), vocab);
+    assert_eq!(vocab.lines().filter(|t| *t == "abend").count(), 1);
+    assert!(vocab.lines().any(|t| t == "poss-euch"), "{vocab}");
+    assert!(!vocab.lines().any(|t| t == "ABEND"), "{vocab}");
+
+    // Glosses are given as written; the translator spells them for its vocabulary.
+    let translator = Translator::load(&model_dir).unwrap();
+    let source = translator.tokenize_source("GUT ABEND LIEB ZUSCHAUER poss-EUCH");
+    assert_eq!(source[0], "GUT");
+    let beam = translator
+        .translate_nbest(std::slice::from_ref(&source), translator.default_options())
+        .unwrap()
+        .remove(0);
+    assert_eq!(beam[0].text, "guten abend liebe zuschauer");
+    let scored = translator
+        .log_probs(&[source], &[beam[0].tokens.clone()])
+        .unwrap()[0]
+        .unwrap();
+    assert!((scored - beam[0].log_prob).abs() < 1e-3, "{scored}");
+
+    // A folder whose two vocabulary files disagree is refused, naming the setting.
+    std::fs::write(
+        model_dir.join("source_vocab.txt"),
+        read("source_vocab.txt").replace("poss-euch", "POSS-EUCH"),
+    )
+    .unwrap();
+    let err = Translator::load(&model_dir).err().unwrap().to_string();
+    assert!(err.contains("tie_source_embedding"), "{err}");
+}
+
+#[test]
+fn tied_source_embeddings_need_a_shared_vocabulary() {
+    let g2t = "[data]\ndataset = \"phoenix2014t\"\ndirection = \"gloss_to_text\"\ntext_level = \"word\"\n";
+    let err = SltConfig::parse(
+        &format!("{g2t}[model]\ntie_source_embedding = true\n"),
+        Path::new("tied.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("tied.toml") && err.contains("shared_vocabulary"),
+        "{err}"
+    );
+    let t2g = g2t.replace("gloss_to_text", "text_to_gloss");
+    let err = SltConfig::parse(
+        &format!("{t2g}shared_vocabulary = true\n"),
+        Path::new("t2g.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("t2g.toml") && err.contains("shared_vocabulary"),
+        "{err}"
+    );
+    SltConfig::parse(
+        &format!("{g2t}shared_vocabulary = true\n[model]\ntie_source_embedding = true\n"),
+        Path::new("ok.toml"),
+    )
+    .unwrap();
 }
 
 #[test]
