@@ -46,6 +46,29 @@ fn default_translator_turns_weather_glosses_into_german() {
         "--verbose",
     ]);
     assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
+    // A bare name that is no folder here names a committed model.
+    let out = signscope(&[
+        "translate",
+        "--glosses",
+        "MORGEN REGEN",
+        "--model",
+        "phoenix2014t_g2t",
+    ]);
+    assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
+    let missing = Command::new(env!("CARGO_BIN_EXE_signscope"))
+        .args([
+            "translate",
+            "--glosses",
+            "MORGEN",
+            "--model",
+            "no_such_model",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let msg = String::from_utf8_lossy(&missing.stderr);
+    assert!(msg.contains("bundled model no_such_model"), "{msg}");
 }
 
 #[test]

@@ -41,7 +41,9 @@ pub struct Args {
     /// gguf: a .gguf file, a directory holding one, `smollm2` (default) / `gemma3` for the
     /// models scripts/fetch-assets.sh downloads, or (`signscope translate`) a folder of LoRA
     /// adapters from `signscope train lora`, merged into its base model on first use. http: the model name (default
-    /// SIGNSCOPE_LLM_MODEL, else gpt-4o-mini). seq2seq: the run folder of `signscope train slt` (default models/phoenix2014t_g2t).
+    /// SIGNSCOPE_LLM_MODEL, else gpt-4o-mini). seq2seq: the run folder of `signscope train slt`
+    /// or the name of a committed model (`phoenix2014t_g2t`, the default, or `csl_daily_g2t`
+    /// for Chinese).
     #[arg(long)]
     pub model: Option<String>,
     /// openai: server base URL (default SIGNSCOPE_LLM_URL, else OPENAI_BASE_URL, else

@@ -168,7 +168,22 @@ impl Translator {
         Self::load_with(dir, &dir.join(MODEL_FILE))
     }
 
+    /// A bare name that is not a folder here (e.g. `csl_daily_g2t`) names a committed model:
+    /// see [`bundled_model_dir`].
     pub fn load_with(dir: &Path, model_file: &Path) -> anyhow::Result<Self> {
+        let bundled;
+        let (dir, model_file) = if !dir.is_dir() && is_bare_name(dir) {
+            bundled = bundled_model_dir(&dir.to_string_lossy())
+                .with_context(|| format!("{}: model directory not found", dir.display()))?;
+            let file = match model_file.strip_prefix(dir) {
+                Ok(rest) => bundled.join(rest),
+                Err(_) => model_file.to_path_buf(),
+            };
+            (bundled.as_path(), file)
+        } else {
+            (dir, model_file.to_path_buf())
+        };
+        let model_file = model_file.as_path();
         if !dir.is_dir() {
             bail!("{}: model directory not found", dir.display());
         }
@@ -812,6 +827,15 @@ impl TrainTask for SltTask {
             summary,
         })
     }
+}
+
+/// One path component without separators, e.g. `csl_daily_g2t`.
+fn is_bare_name(path: &Path) -> bool {
+    let mut components = path.components();
+    matches!(
+        (components.next(), components.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    )
 }
 
 /// The committed model `name` (e.g. "phoenix2014t_g2t"): under `$SIGNSCOPE_MODELS`, else
