@@ -300,62 +300,38 @@ fn a_shared_vocabulary_model_with_tied_embeddings_overfits() {
     assert!(err.contains("tie_source_embedding"), "{err}");
 }
 
+const G2T: &str =
+    "[data]\ndataset = \"phoenix2014t\"\ndirection = \"gloss_to_text\"\ntext_level = \"word\"\n";
+
+/// The error of parsing `text` as the configuration file `name`, which must name the file.
+fn config_error(text: &str, name: &str) -> String {
+    let err = SltConfig::parse(text, Path::new(name))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(name), "{err}");
+    err
+}
+
 #[test]
 fn tied_source_embeddings_need_a_shared_vocabulary() {
-    let g2t = "[data]\ndataset = \"phoenix2014t\"\ndirection = \"gloss_to_text\"\ntext_level = \"word\"\n";
-    let err = SltConfig::parse(
-        &format!("{g2t}[model]\ntie_source_embedding = true\n"),
-        Path::new("tied.toml"),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains("tied.toml") && err.contains("shared_vocabulary"),
-        "{err}"
-    );
-    let t2g = g2t.replace("gloss_to_text", "text_to_gloss");
-    let err = SltConfig::parse(
-        &format!("{t2g}shared_vocabulary = true\n"),
-        Path::new("t2g.toml"),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains("t2g.toml") && err.contains("shared_vocabulary"),
-        "{err}"
-    );
-    SltConfig::parse(
-        &format!("{g2t}shared_vocabulary = true\n[model]\ntie_source_embedding = true\n"),
-        Path::new("ok.toml"),
-    )
-    .unwrap();
+    let tied = format!("{G2T}[model]\ntie_source_embedding = true\n");
+    let err = config_error(&tied, "tied.toml");
+    assert!(err.contains("shared_vocabulary"), "{err}");
+    let t2g = G2T.replace("gloss_to_text", "text_to_gloss");
+    let err = config_error(&format!("{t2g}shared_vocabulary = true\n"), "t2g.toml");
+    assert!(err.contains("shared_vocabulary"), "{err}");
+    let both = format!("{G2T}shared_vocabulary = true\n[model]\ntie_source_embedding = true\n");
+    SltConfig::parse(&both, Path::new("ok.toml")).unwrap();
 }
 
 #[test]
 fn subwords_and_word_dropout_are_refused_where_they_do_not_apply() {
-    let text = "[data]\ndataset = \"phoenix2014t\"\ndirection = \"text_to_gloss\"\ntext_level = \"word\"\ntarget_subwords = 100\n";
-    let err = SltConfig::parse(text, Path::new("t2g.toml"))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("t2g.toml") && err.contains("target_subwords"),
-        "{err}"
-    );
-    let g2t = "[data]\ndataset = \"phoenix2014t\"\ndirection = \"gloss_to_text\"\ntext_level = \"word\"\n";
-    let err = SltConfig::parse(
-        &format!("{g2t}source_word_dropout = 1.0\n"),
-        Path::new("g2t.toml"),
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("g2t.toml") && err.contains("[0, 1)"), "{err}");
-    let t2g = g2t.replace("gloss_to_text", "text_to_gloss");
-    let err = SltConfig::parse(
-        &format!("{t2g}source_word_dropout = 0.1\n"),
-        Path::new("t2g.toml"),
-    )
-    .unwrap_err()
-    .to_string();
+    let t2g = G2T.replace("gloss_to_text", "text_to_gloss");
+    let err = config_error(&format!("{t2g}target_subwords = 100\n"), "t2g.toml");
+    assert!(err.contains("target_subwords"), "{err}");
+    let err = config_error(&format!("{G2T}source_word_dropout = 1.0\n"), "g2t.toml");
+    assert!(err.contains("[0, 1)"), "{err}");
+    let err = config_error(&format!("{t2g}source_word_dropout = 0.1\n"), "t2g.toml");
     assert!(err.contains("source_word_dropout"), "{err}");
 }
 
