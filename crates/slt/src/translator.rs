@@ -163,13 +163,14 @@ fn search_config(model: &SltConfig, beam_size: usize, alpha: f64) -> SearchConfi
 }
 
 impl Translator {
-    /// Loads `dir/config.toml`, the two vocabularies and `dir/model.bpk` (or `model_file`).
+    /// Loads `dir/config.toml`, the two vocabularies and `dir/model.bpk`. A bare name that is
+    /// not a folder here (e.g. `csl_daily_g2t`) names a committed model: see
+    /// [`bundled_model_dir`].
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         Self::load_with(dir, &dir.join(MODEL_FILE))
     }
 
-    /// A bare name that is not a folder here (e.g. `csl_daily_g2t`) names a committed model:
-    /// see [`bundled_model_dir`].
+    /// [`Self::load`] with the parameters read from `model_file` (e.g. a checkpoint).
     pub fn load_with(dir: &Path, model_file: &Path) -> anyhow::Result<Self> {
         let bundled;
         let (dir, model_file) = if !dir.is_dir() && is_bare_name(dir) {
