@@ -68,8 +68,9 @@ enum Command {
     Correct(signscope_slt::cli::CorrectArgs),
     /// Fold LoRA adapters (`signscope train lora`) into their base GGUF model.
     MergeLora(signscope_lora::cli::MergeLoraArgs),
-    /// Copy a trained translation model folder without its checkpoints, optionally in half
-    /// precision (how the models under models/ were made).
+    /// Copy a trained translation model folder (or LoRA adapter run) without its
+    /// checkpoints, optionally in half precision or 8-bit (how the models under models/ were
+    /// made).
     Export(signscope_slt::cli::ExportArgs),
 }
 
@@ -204,6 +205,12 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Translate(args) => translate::run(*args),
         Command::Correct(args) => signscope_slt::cli::run_correct(args),
+        Command::Export(args) if signscope_lora::cli::is_adapter_folder(&args.model) => {
+            let written =
+                signscope_lora::cli::export_adapters(&args.model, &args.out, args.storage())?;
+            println!("{} ({:.1} MB)", args.out.display(), written as f64 / 1e6);
+            Ok(())
+        }
         Command::Export(args) => signscope_slt::cli::run_export(args),
     }
 }

@@ -120,6 +120,10 @@ fn pick(line: &Value, w: Weights) -> usize {
 }
 
 fn sweep(lines: &[Value]) -> anyhow::Result<()> {
+    // Files written before the field existed are word level.
+    let char_level = lines
+        .first()
+        .is_some_and(|line| line["text_level"] == "char");
     let text = |line: &Value, i: usize| {
         line["candidates"][i]["text"]
             .as_str()
@@ -141,7 +145,7 @@ fn sweep(lines: &[Value]) -> anyhow::Result<()> {
                     .to_string()
             })
             .collect();
-        score_outputs(hypotheses, references, false)
+        score_outputs(hypotheses, references, char_level)
     };
     let mut grid = Vec::new();
     for reconstruction in [0.0, 0.25, 0.5] {

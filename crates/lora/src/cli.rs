@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use signscope_corpus::manifest::Split;
-use signscope_nn::checkpoint::load_model;
+use signscope_nn::checkpoint::{Storage, load_model, save_model_as};
 use signscope_nn::train::{best_model_path, train};
 
 use crate::finetune::{FinetuneConfig, FinetuneTask, load_sequences, merged_model_path};
@@ -163,6 +163,33 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
+}
+
+/// `signscope export` for an adapter folder (see [`is_adapter_folder`]): writes `out` with
+/// its config.toml and the adapters (a run's best dev checkpoint) as `adapters.bpk` in the
+/// given storage, the form committed under models/. Returns the size of adapters.bpk.
+pub fn export_adapters(dir: &Path, out: &Path, storage: Storage) -> anyhow::Result<u64> {
+    let config_path = dir.join("config.toml");
+    let config_text = std::fs::read_to_string(&config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let config = FinetuneConfig::load(&config_path)?;
+    // The adapters' shapes come from the base model they were trained on.
+    let gguf =
+        signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(&config.model.gguf)?)?;
+    let template = Adapters::new(
+        &Gemma3Config::read(&gguf)?,
+        &config.lora,
+        &signscope_nn::cpu_device(),
+    );
+    let adapters = load_model(template, &adapter_file(dir)?)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    signscope_fsio::write_atomic(out.join("config.toml"), config_text.as_bytes())
+        .with_context(|| format!("writing {}/config.toml", out.display()))?;
+    let parameters = out.join("adapters.bpk");
+    save_model_as(&adapters, &parameters, storage)?;
+    Ok(std::fs::metadata(&parameters)
+        .with_context(|| format!("reading {}", parameters.display()))?
+        .len())
 }
 
 pub fn run_merge(args: MergeLoraArgs) -> anyhow::Result<()> {

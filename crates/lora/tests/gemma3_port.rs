@@ -301,3 +301,66 @@ fn llm_scorer_prefers_the_reference_and_scores_alike_in_any_batch() {
         "{err}"
     );
 }
+
+#[test]
+fn exported_adapters_load_and_score_like_the_originals() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if gemma3().is_none() {
+        return;
+    }
+    use signscope_lora::cli::{export_adapters, is_adapter_folder};
+    use signscope_lora::rescore::LlmScorer;
+    use signscope_nn::checkpoint::Storage;
+    let committed = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/phoenix2014t_gemma3_lora"
+    ));
+    let glosses: Vec<String> = ["DRUCK", "TIEF", "KOMMEN"].map(String::from).to_vec();
+    let texts = [
+        "tiefer luftdruck bestimmt in den nächsten tagen unser wetter",
+        "wetter unser tagen nächsten den in bestimmt luftdruck tiefer",
+    ];
+    let g: Vec<&[String]> = texts.iter().map(|_| glosses.as_slice()).collect();
+    let scores = |dir: &std::path::Path| -> Vec<f64> {
+        LlmScorer::load(dir)
+            .unwrap()
+            .score(&g, &texts, 2)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.unwrap().log_prob)
+            .collect()
+    };
+    let original = scores(committed);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sizes = Vec::new();
+    for (storage, tolerance) in [
+        (Storage::F32, 1e-3),
+        (Storage::F16, 0.05),
+        (Storage::Q8, 0.5),
+    ] {
+        let out = tmp.path().join(format!("{storage:?}"));
+        let written = export_adapters(committed, &out, storage).unwrap();
+        assert!(is_adapter_folder(&out));
+        assert_eq!(
+            std::fs::read(out.join("config.toml")).unwrap(),
+            std::fs::read(committed.join("config.toml")).unwrap()
+        );
+        let exported = scores(&out);
+        for (a, b) in exported.iter().zip(&original) {
+            assert!(
+                (a - b).abs() < tolerance,
+                "{storage:?}: {exported:?} vs {original:?}"
+            );
+        }
+        sizes.push(written);
+    }
+    // f32 > f16 > 8-bit blocks (only `b`, [rank, d_out], is quantized: `a`, [d_in, rank],
+    // has a last dimension of 8, under one block, and stays f16).
+    assert!(sizes[0] > sizes[1] && sizes[1] > sizes[2], "{sizes:?}");
+    // A translation model folder is no adapter folder: refused, naming the file.
+    let g2t = committed.with_file_name("phoenix2014t_g2t");
+    let err = export_adapters(&g2t, &tmp.path().join("x"), Storage::Q8)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("phoenix2014t_g2t"), "{err}");
+}

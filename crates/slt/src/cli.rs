@@ -172,9 +172,9 @@ pub struct EvalSltArgs {
     /// chooses among all selections.
     #[arg(long, value_delimiter = ',', value_name = "T")]
     pub mbr_temperatures: Vec<f64>,
-    /// Write every sentence's n-best list as JSON lines here ({"id", "glosses", "reference",
-    /// "candidates": [{"text", "log_prob", "score", "reconstruction"}]}), e.g. to rescore them
-    /// with another model (signscope-lora's `rescore_nbest` example).
+    /// Write every sentence's n-best list as JSON lines here ({"id", "text_level", "glosses",
+    /// "reference", "candidates": [{"text", "log_prob", "score", "reconstruction"}]}), e.g. to
+    /// rescore them with another model (signscope-lora's `rescore_nbest` example).
     #[arg(long, value_name = "FILE")]
     pub nbest_out: Option<PathBuf>,
 }
@@ -184,7 +184,8 @@ pub struct EvalSltArgs {
 /// committed).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {
-    /// Model directory of `signscope train slt|t2g|correct`.
+    /// Model directory of `signscope train slt|t2g|correct`, or a run folder of
+    /// `signscope train lora` (its best adapters are exported as adapters.bpk).
     pub model: PathBuf,
     /// Destination folder (created; its model files are replaced atomically).
     pub out: PathBuf,
@@ -370,7 +371,7 @@ pub fn run_eval(args: EvalSltArgs) -> anyhow::Result<()> {
             chosen
         };
         if let Some(path) = &args.nbest_out {
-            write_nbest(path, &examples, &scores.references, &lists)?;
+            write_nbest(path, &examples, &scores.references, &lists, char_level)?;
         }
         nbest = Some((lists, chosen));
     }
@@ -440,11 +441,13 @@ fn write_nbest(
     examples: &[crate::data::Example],
     references: &[String],
     lists: &[ScoredCandidates],
+    char_level: bool,
 ) -> anyhow::Result<()> {
     let mut text = String::new();
     for ((example, reference), list) in examples.iter().zip(references).zip(lists) {
         let line = NbestLine {
             id: &example.id,
+            text_level: if char_level { "char" } else { "word" },
             glosses: &example.source,
             reference,
             candidates: list
@@ -469,6 +472,8 @@ fn write_nbest(
 #[derive(serde::Serialize)]
 struct NbestLine<'a> {
     id: &'a str,
+    /// How the texts are scored: "word", or "char" (per character, e.g. Chinese).
+    text_level: &'static str,
     glosses: &'a [String],
     reference: &'a str,
     candidates: Vec<NbestCandidate<'a>>,
@@ -592,13 +597,18 @@ fn report_selections(
     (0..lists.len()).map(|i| applied[i % 2]).collect()
 }
 
+impl ExportArgs {
+    pub fn storage(&self) -> Storage {
+        match (self.f16, self.q8) {
+            (_, true) => Storage::Q8,
+            (true, false) => Storage::F16,
+            (false, false) => Storage::F32,
+        }
+    }
+}
+
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
-    let storage = match (args.f16, args.q8) {
-        (_, true) => Storage::Q8,
-        (true, false) => Storage::F16,
-        (false, false) => Storage::F32,
-    };
-    let written = crate::translator::export_model(&args.model, &args.out, storage)?;
+    let written = crate::translator::export_model(&args.model, &args.out, args.storage())?;
     println!("{} ({:.1} MB)", args.out.display(), written as f64 / 1e6);
     Ok(())
 }
@@ -699,11 +709,19 @@ mod tests {
         }];
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nbest.jsonl");
-        write_nbest(&path, &examples, &["morgen regnet es".into()], &lists).unwrap();
+        write_nbest(
+            &path,
+            &examples,
+            &["morgen regnet es".into()],
+            &lists,
+            false,
+        )
+        .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1);
         let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(line["id"], "s1");
+        assert_eq!(line["text_level"], "word");
         assert_eq!(line["glosses"], serde_json::json!(["MORGEN", "REGEN"]));
         assert_eq!(line["reference"], "morgen regnet es");
         let candidates = line["candidates"].as_array().unwrap();
@@ -713,7 +731,7 @@ mod tests {
         assert_eq!(candidates[0]["reconstruction"], -0.25);
         assert!(candidates[1]["reconstruction"].is_null());
         // An unwritable path is an error naming it.
-        let err = write_nbest(dir.path(), &examples, &["x".into()], &lists)
+        let err = write_nbest(dir.path(), &examples, &["x".into()], &lists, true)
             .unwrap_err()
             .to_string();
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
