@@ -8,7 +8,8 @@
 //! `cargo run --release -p signscope-lora --example rescore_nbest -- ADAPTERS NBEST.jsonl OUT.jsonl`
 //! `cargo run --release -p signscope-lora --example rescore_nbest -- --sweep OUT.jsonl`
 //!
-//! (README, "Measured": on PHOENIX-2014T dev it adds nothing.)
+//! (README, "Measured": on PHOENIX-2014T dev it adds nothing; on CSL-Daily dev, with
+//! models/csl_daily_gemma3_lora over the two-model ensemble's beam, BLEU-4 25.21 → 26.28.)
 
 use anyhow::Context;
 use serde_json::Value;

@@ -364,3 +364,32 @@ fn exported_adapters_load_and_score_like_the_originals() {
         .to_string();
     assert!(err.contains("phoenix2014t_g2t"), "{err}");
 }
+
+#[test]
+fn committed_chinese_adapters_prefer_the_csl_daily_reference() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if gemma3().is_none() {
+        return;
+    }
+    use signscope_lora::rescore::LlmScorer;
+    let adapters = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/csl_daily_gemma3_lora"
+    );
+    let scorer = LlmScorer::load(std::path::Path::new(adapters)).unwrap();
+    // CSL-Daily dev, first sentence: its reference, its characters reversed, and the
+    // two-model ensemble's second beam candidate (one character off).
+    let glosses: Vec<String> = ["他", "今天", "年龄", "4"].map(String::from).to_vec();
+    let texts = ["他今年四岁。", "。岁四年今他", "他今年龄四岁。"];
+    let g: Vec<&[String]> = texts.iter().map(|_| glosses.as_slice()).collect();
+    let scores = scorer.score(&g, &texts, 3).unwrap();
+    let [reference, reversed, garbled] = [0, 1, 2].map(|i| scores[i].unwrap());
+    assert!(
+        reference.log_prob > reversed.log_prob + 10.0,
+        "{reference:?} vs {reversed:?}"
+    );
+    assert!(
+        reference.log_prob > garbled.log_prob,
+        "{reference:?} vs {garbled:?}"
+    );
+}
