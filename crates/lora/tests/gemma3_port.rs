@@ -11,6 +11,7 @@ use burn::tensor::Distribution;
 use signscope_llm::GgufChatModel;
 use signscope_lora::finetune::{Batch, Sequence, batch_loss, load_tokenizer, render_prompt};
 use signscope_lora::merge::{MergeDType, merge_into_gguf};
+use signscope_lora::rescore::LlmScorer;
 use signscope_lora::{Adapters, Gemma3, LoraConfig, Target};
 
 /// Each test holds the 270m model in f32 (about 1.1 GB, more with copies): one at a time.
@@ -26,6 +27,13 @@ fn gemma3() -> Option<PathBuf> {
         }
         Err(e) => panic!("{e}"),
     }
+}
+
+/// The folder models/NAME of the repository.
+fn committed_model(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models")
+        .join(name)
 }
 
 fn prompt_ids(path: &std::path::Path) -> Vec<u32> {
@@ -256,12 +264,7 @@ fn llm_scorer_prefers_the_reference_and_scores_alike_in_any_batch() {
     if gemma3().is_none() {
         return;
     }
-    use signscope_lora::rescore::LlmScorer;
-    let adapters = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../models/phoenix2014t_gemma3_lora"
-    );
-    let scorer = LlmScorer::load(std::path::Path::new(adapters)).unwrap();
+    let scorer = LlmScorer::load(&committed_model("phoenix2014t_gemma3_lora")).unwrap();
     // PHOENIX-2014T dev, first sentence: its reference, the same words shuffled, and a
     // shorter faithful paraphrase.
     let glosses: Vec<String> = ["DRUCK", "TIEF", "KOMMEN"].map(String::from).to_vec();
@@ -289,13 +292,10 @@ fn llm_scorer_prefers_the_reference_and_scores_alike_in_any_batch() {
         );
     }
     // A folder without adapters is refused, naming it.
-    let err = LlmScorer::load(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../models/phoenix2014t_g2t"
-    )))
-    .err()
-    .unwrap()
-    .to_string();
+    let err = LlmScorer::load(&committed_model("phoenix2014t_g2t"))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         err.contains("phoenix2014t_g2t") && err.contains("adapter"),
         "{err}"
@@ -309,12 +309,8 @@ fn exported_adapters_load_and_score_like_the_originals() {
         return;
     }
     use signscope_lora::cli::{export_adapters, is_adapter_folder};
-    use signscope_lora::rescore::LlmScorer;
     use signscope_nn::checkpoint::Storage;
-    let committed = std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../models/phoenix2014t_gemma3_lora"
-    ));
+    let committed = &committed_model("phoenix2014t_gemma3_lora");
     let glosses: Vec<String> = ["DRUCK", "TIEF", "KOMMEN"].map(String::from).to_vec();
     let texts = [
         "tiefer luftdruck bestimmt in den nächsten tagen unser wetter",
@@ -358,10 +354,13 @@ fn exported_adapters_load_and_score_like_the_originals() {
     // has a last dimension of 8, under one block, and stays f16).
     assert!(sizes[0] > sizes[1] && sizes[1] > sizes[2], "{sizes:?}");
     // A translation model folder is no adapter folder: refused, naming the file.
-    let g2t = committed.with_file_name("phoenix2014t_g2t");
-    let err = export_adapters(&g2t, &tmp.path().join("x"), Storage::Q8)
-        .unwrap_err()
-        .to_string();
+    let err = export_adapters(
+        &committed_model("phoenix2014t_g2t"),
+        &tmp.path().join("x"),
+        Storage::Q8,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("phoenix2014t_g2t"), "{err}");
 }
 
@@ -371,12 +370,7 @@ fn committed_chinese_adapters_prefer_the_csl_daily_reference() {
     if gemma3().is_none() {
         return;
     }
-    use signscope_lora::rescore::LlmScorer;
-    let adapters = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../models/csl_daily_gemma3_lora"
-    );
-    let scorer = LlmScorer::load(std::path::Path::new(adapters)).unwrap();
+    let scorer = LlmScorer::load(&committed_model("csl_daily_gemma3_lora")).unwrap();
     // CSL-Daily dev, first sentence: its reference, its characters reversed, and the
     // two-model ensemble's second beam candidate (one character off).
     let glosses: Vec<String> = ["他", "今天", "年龄", "4"].map(String::from).to_vec();
