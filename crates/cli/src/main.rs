@@ -68,6 +68,9 @@ enum Command {
     Correct(signscope_slt::cli::CorrectArgs),
     /// Fold LoRA adapters (`signscope train lora`) into their base GGUF model.
     MergeLora(signscope_lora::cli::MergeLoraArgs),
+    /// Rescore the n-best lists of `eval slt --nbest-out` with a LoRA-tuned LLM as one more
+    /// feature, the weights chosen by cross-validation.
+    RescoreNbest(signscope_lora::cli::RescoreNbestArgs),
     /// Copy a trained translation model folder (or LoRA adapter run) without its
     /// checkpoints, optionally in half precision or 8-bit (how the models under models/ were
     /// made).
@@ -194,6 +197,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::MergeLora(args) => signscope_lora::cli::run_merge(args),
+        Command::RescoreNbest(args) => signscope_lora::cli::run_rescore_nbest(args),
         Command::Eval(EvalCommand::Slr(args)) => {
             signscope_slr::cli::run(SlrCommand::Eval(args), &embedders::slr_embedder)
         }

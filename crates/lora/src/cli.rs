@@ -51,6 +51,80 @@ pub struct MergeLoraArgs {
     pub dtype: MergeDType,
 }
 
+/// Rescore the n-best lists of `signscope eval slt --nbest-out` with a LoRA-tuned LLM and
+/// choose weights for it by cross-validation (see `signscope_lora::nbest`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RescoreNbestArgs {
+    /// N-best file of `signscope eval slt --nbest-out` (written with --rerank, so candidates
+    /// carry reconstruction scores), or one this command wrote (then no --adapters needed).
+    pub nbest: PathBuf,
+    /// Adapter folder (e.g. models/csl_daily_gemma3_lora, or a `signscope train lora` run):
+    /// adds every candidate's LLM log-probability. Without it the file must carry them.
+    #[arg(long, requires = "out")]
+    pub adapters: Option<PathBuf>,
+    /// Where the n-best lines with the LLM scores are written (with --adapters).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the cross-validated selection's translations here, one per line (e.g. for
+    /// `signscope score --compare`).
+    #[arg(long)]
+    pub hyp_out: Option<PathBuf>,
+}
+
+pub fn run_rescore_nbest(args: RescoreNbestArgs) -> anyhow::Result<()> {
+    use crate::nbest::{add_llm_scores, read_nbest, sweep};
+    let mut lines = read_nbest(&args.nbest)?;
+    if lines.is_empty() {
+        anyhow::bail!("{}: no n-best lines", args.nbest.display());
+    }
+    match (&args.adapters, &args.out) {
+        (Some(adapters), Some(out)) => {
+            let scorer = crate::rescore::LlmScorer::load(adapters)?;
+            add_llm_scores(&scorer, &mut lines, &args.nbest)?;
+            let mut text = String::new();
+            for line in &lines {
+                text.push_str(&serde_json::to_string(line)?);
+                text.push('\n');
+            }
+            signscope_fsio::write_atomic(out, text.as_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+        }
+        _ => {
+            let scored = lines.iter().any(|line| {
+                line["candidates"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c.get("llm_log_prob").is_some()))
+            });
+            if !scored {
+                anyhow::bail!(
+                    "{}: no candidate has an LLM score (llm_log_prob); give --adapters DIR --out FILE to add them",
+                    args.nbest.display()
+                );
+            }
+        }
+    }
+    let result = sweep(&lines);
+    for (w, bleu4, rouge_l) in &result.each {
+        println!("{w}: BLEU-4 {bleu4:.2} ROUGE-L {rouge_l:.2}");
+    }
+    println!(
+        "2-fold cross-validation (even sentences: {}; odd: {}): BLEU-4 {:.2} ROUGE-L {:.2} ({} sentences)",
+        result.fold_weights[0],
+        result.fold_weights[1],
+        result.bleu4,
+        result.rouge_l,
+        lines.len()
+    );
+    if let Some(path) = &args.hyp_out {
+        let mut text = result.texts(&lines).join("\n");
+        text.push('\n');
+        signscope_fsio::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The parameters file of an adapter folder: adapters.bpk (exported) or best.bpk (a run).
 pub fn adapter_file(dir: &Path) -> anyhow::Result<PathBuf> {
     let exported = dir.join("adapters.bpk");

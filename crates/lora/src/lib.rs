@@ -18,6 +18,7 @@ pub mod finetune;
 pub mod gemma3;
 pub mod lora;
 pub mod merge;
+pub mod nbest;
 pub mod rescore;
 
 pub use finetune::FinetuneConfig;

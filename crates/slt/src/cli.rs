@@ -174,7 +174,7 @@ pub struct EvalSltArgs {
     pub mbr_temperatures: Vec<f64>,
     /// Write every sentence's n-best list as JSON lines here ({"id", "text_level", "glosses",
     /// "reference", "candidates": [{"text", "log_prob", "score", "reconstruction"}]}), e.g. to
-    /// rescore them with another model (signscope-lora's `rescore_nbest` example).
+    /// rescore them with another model (`signscope rescore-nbest`).
     #[arg(long, value_name = "FILE")]
     pub nbest_out: Option<PathBuf>,
 }

@@ -324,12 +324,12 @@ pub fn translate_candidates_selected(
 /// Picks a selection (a reranking weight, an MBR temperature) without looking at the
 /// sentences it is applied to: the sentences are split into two folds (even and odd
 /// positions), and the selection that maximises `score` on one fold chooses the outputs of the
-/// other. Returns the chosen candidate index of every sentence and the selection each fold
-/// received (`[for even, for odd]`).
-pub fn cross_validated_choice<S: Copy>(
-    lists: &[ScoredCandidates],
+/// other (the first of equally good selections). Returns the chosen candidate index of every
+/// sentence and the selection each fold received (`[for even, for odd]`).
+pub fn cross_validated_choice<L, S: Copy>(
+    lists: &[L],
     selections: &[S],
-    pick: impl Fn(&ScoredCandidates, S) -> usize,
+    pick: impl Fn(&L, S) -> usize,
     score: impl Fn(&[usize], &[usize]) -> f64,
 ) -> (Vec<usize>, [S; 2]) {
     assert!(!selections.is_empty(), "no selections to choose from");
