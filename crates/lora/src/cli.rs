@@ -188,8 +188,7 @@ fn cached_merge(dir: &Path, config: &FinetuneConfig) -> anyhow::Result<PathBuf> 
     if parameters == best_model_path(dir) && run_merged.is_file() {
         return Ok(run_merged);
     }
-    let gguf =
-        signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(&config.model.gguf)?)?;
+    let gguf = base_gguf(&config.model.gguf)?;
     let bytes =
         std::fs::read(&parameters).with_context(|| format!("reading {}", parameters.display()))?;
     let base_len = std::fs::metadata(&gguf)
@@ -210,6 +209,29 @@ fn cached_merge(dir: &Path, config: &FinetuneConfig) -> anyhow::Result<PathBuf> 
     Ok(out)
 }
 
+/// The base model file named by a config's `model.gguf` (an asset name such as "gemma3", a
+/// folder or a file).
+pub(crate) fn base_gguf(spec: &str) -> anyhow::Result<PathBuf> {
+    Ok(signscope_llm::gguf::find_gguf(
+        &signscope_llm::assets::resolve_model(spec)?,
+    )?)
+}
+
+/// The adapters stored in `parameters` (trained with `lora`), on the CPU; their shapes come
+/// from the base model `gguf` they were trained on.
+fn load_adapter_file(
+    lora: &LoraConfig,
+    parameters: &Path,
+    gguf: &Path,
+) -> anyhow::Result<Adapters> {
+    let template = Adapters::new(
+        &Gemma3Config::read(gguf)?,
+        lora,
+        &signscope_nn::cpu_device(),
+    );
+    load_model(template, parameters)
+}
+
 /// Merges the adapters stored in `parameters` (trained with `lora`) into `gguf`, writing
 /// `out` atomically.
 fn merge_adapter_file(
@@ -219,9 +241,7 @@ fn merge_adapter_file(
     dtype: MergeDType,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let model_config = Gemma3Config::read(gguf)?;
-    let template = Adapters::new(&model_config, lora, &signscope_nn::cpu_device());
-    let adapters = load_model(template, parameters)?;
+    let adapters = load_adapter_file(lora, parameters, gguf)?;
     merge_into_gguf(gguf, &adapters, dtype, out)
 }
 
@@ -246,16 +266,12 @@ pub fn export_adapters(dir: &Path, out: &Path, storage: Storage) -> anyhow::Resu
     let config_path = dir.join("config.toml");
     let config_text = std::fs::read_to_string(&config_path)
         .with_context(|| format!("reading {}", config_path.display()))?;
-    let config = FinetuneConfig::load(&config_path)?;
-    // The adapters' shapes come from the base model they were trained on.
-    let gguf =
-        signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(&config.model.gguf)?)?;
-    let template = Adapters::new(
-        &Gemma3Config::read(&gguf)?,
+    let config = FinetuneConfig::parse(&config_text, &config_path)?;
+    let adapters = load_adapter_file(
         &config.lora,
-        &signscope_nn::cpu_device(),
-    );
-    let adapters = load_model(template, &adapter_file(dir)?)?;
+        &adapter_file(dir)?,
+        &base_gguf(&config.model.gguf)?,
+    )?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     signscope_fsio::write_atomic(out.join("config.toml"), config_text.as_bytes())
         .with_context(|| format!("writing {}/config.toml", out.display()))?;
@@ -269,7 +285,7 @@ pub fn export_adapters(dir: &Path, out: &Path, storage: Storage) -> anyhow::Resu
 pub fn run_merge(args: MergeLoraArgs) -> anyhow::Result<()> {
     let config = FinetuneConfig::load(&args.adapters.join("config.toml"))?;
     let spec = args.gguf.as_deref().unwrap_or(&config.model.gguf);
-    let gguf = signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(spec)?)?;
+    let gguf = base_gguf(spec)?;
     let parameters = adapter_file(&args.adapters)?;
     merge_adapter_file(&config.lora, &parameters, &gguf, args.dtype, &args.out)?;
     println!("wrote {}", args.out.display());
@@ -288,8 +304,7 @@ pub fn run_train(args: TrainLoraArgs) -> anyhow::Result<()> {
         .run_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&config.training.run_dir));
-    let gguf =
-        signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(&config.model.gguf)?)?;
+    let gguf = base_gguf(&config.model.gguf)?;
     Gemma3Config::read(&gguf)?;
     let best = train_run(&config, &gguf, &run_dir, args.resume)?;
     let out = merged_model_path(&run_dir);

@@ -188,21 +188,17 @@ pub fn sweep(lines: &[Value]) -> Sweep {
     let char_level = lines
         .first()
         .is_some_and(|line| line["text_level"] == "char");
+    let references: Vec<String> = lines
+        .iter()
+        .map(|line| line["reference"].as_str().unwrap_or_default().to_string())
+        .collect();
     let score = |sentences: &[usize], picks: &[usize]| {
         let hypotheses = sentences
             .iter()
             .zip(picks)
             .map(|(&s, &p)| candidate_text(&lines[s], p))
             .collect();
-        let references = sentences
-            .iter()
-            .map(|&s| {
-                lines[s]["reference"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect();
+        let references = sentences.iter().map(|&s| references[s].clone()).collect();
         score_outputs(hypotheses, references, char_level)
     };
     let grid = weight_grid();

@@ -47,9 +47,7 @@ impl LlmScorer {
             );
         }
         let config = FinetuneConfig::load(&dir.join("config.toml"))?;
-        let gguf = signscope_llm::gguf::find_gguf(&signscope_llm::assets::resolve_model(
-            &config.model.gguf,
-        )?)?;
+        let gguf = crate::cli::base_gguf(&config.model.gguf)?;
         let tokenizer = crate::finetune::load_tokenizer(&gguf)?;
         let end_of_turn = end_of_turn_id(&tokenizer)?;
         let device = signscope_nn::cpu_device();
