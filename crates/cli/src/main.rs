@@ -202,7 +202,7 @@ fn main() -> anyhow::Result<()> {
             signscope_slr::cli::run(SlrCommand::Eval(args), &embedders::slr_embedder)
         }
         Command::Eval(EvalCommand::Slt(args) | EvalCommand::T2g(args)) => {
-            signscope_slt::cli::run_eval(args)
+            signscope_slt::cli::run_eval(args, &signscope_lora::rescore::load_translation_scorer)
         }
         Command::Recognize(args) => {
             signscope_slr::cli::run(SlrCommand::Recognize(args), &embedders::slr_embedder)

@@ -74,10 +74,13 @@ fn run_seq2seq(args: TranslateArgs) -> anyhow::Result<()> {
         );
     }
     let glosses: Vec<String> = std::iter::once(best).chain(llm.hyps).collect();
-    signscope_slt::cli::run_translate(signscope_slt::cli::TranslateArgs {
-        glosses,
-        model,
-        decode: args.decode,
-    })
+    signscope_slt::cli::run_translate(
+        signscope_slt::cli::TranslateArgs {
+            glosses,
+            model,
+            decode: args.decode,
+        },
+        &signscope_lora::rescore::load_translation_scorer,
+    )
     .context("seq2seq translation")
 }

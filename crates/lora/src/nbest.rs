@@ -57,7 +57,10 @@ pub fn add_llm_scores(
             .collect();
         let g: Vec<&[String]> = texts.iter().map(|_| glosses.as_slice()).collect();
         let t: Vec<&str> = texts.iter().map(String::as_str).collect();
-        for (c, s) in candidates.iter_mut().zip(scorer.score(&g, &t, 16)?) {
+        for (c, s) in candidates
+            .iter_mut()
+            .zip(scorer.score(&g, &t, crate::rescore::BATCH_SIZE)?)
+        {
             if let Some(s) = s {
                 c["llm_log_prob"] = s.log_prob.into();
                 c["llm_tokens"] = s.tokens.into();

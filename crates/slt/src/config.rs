@@ -27,6 +27,16 @@ pub enum Direction {
     TextCorrection,
 }
 
+impl Dataset {
+    /// The name a configuration file uses (`data.dataset = "…"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dataset::Phoenix2014t => "phoenix2014t",
+            Dataset::CslDaily => "csl_daily",
+        }
+    }
+}
+
 impl Direction {
     /// The name a configuration file uses (`data.direction = "…"`).
     pub fn as_str(self) -> &'static str {

@@ -10,6 +10,12 @@
 //! noisy-channel idea of Tu et al. 2017 and Yee et al. 2019, applied as a reranker).
 //! Dividing by the gloss count keeps one weight meaningful for short and long inputs; it
 //! does not change the order within one list. `weight = 0` is plain beam search.
+//!
+//! A second feature is a fine-tuned LLM's log-probability of the candidate as the reply to
+//! the translation prompt for `g` ([`TranslationScorer`], per reply token), weighted by
+//! `llm_weight`: the corpus-trained seq2seq proposes, a pretrained language model of the
+//! spoken language judges. slt does not depend on the LLM crates; the binary hands in the
+//! LoRA-tuned Gemma of signscope-lora through the trait.
 
 use std::path::Path;
 
@@ -17,7 +23,7 @@ use anyhow::bail;
 
 use signscope_metrics::BleuConfig;
 
-use crate::config::Direction;
+use crate::config::{Dataset, Direction};
 use crate::translator::{CandidateChoice, DecodeOptions, Translation, Translator};
 
 /// A text→gloss model used to rescore translations.
@@ -25,40 +31,214 @@ pub struct ReconstructionReranker {
     reverse: Translator,
 }
 
+/// A second opinion on a candidate translation: its log-probability under another model given
+/// the glosses, e.g. signscope-lora's `LlmScorer` (the LoRA-tuned LLM with SCOPE's prompt).
+pub trait TranslationScorer {
+    /// The scorer's folder or name, for messages.
+    fn name(&self) -> String;
+    /// The corpus it was tuned on; a translator of another corpus is refused.
+    fn dataset(&self) -> Dataset;
+    /// Scores `texts[i]` as the translation of `glosses[i]`; `None` for a pair the model
+    /// cannot take (longer than its context).
+    fn score(
+        &self,
+        glosses: &[&[String]],
+        texts: &[&str],
+    ) -> anyhow::Result<Vec<Option<ReplyScore>>>;
+}
+
+/// Opens a [`TranslationScorer`] from a folder for translations of a corpus, refusing one
+/// tuned on another before it loads the weights (the binary passes the LLM scorer's loader).
+pub type ScorerLoader<'a> =
+    &'a dyn Fn(&Path, Dataset) -> anyhow::Result<Box<dyn TranslationScorer>>;
+
+/// A candidate's score under a [`TranslationScorer`]: the summed log-probability of its reply
+/// tokens (the end-of-turn token included) and how many there are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplyScore {
+    pub log_prob: f64,
+    pub tokens: usize,
+}
+
+impl ReplyScore {
+    /// The log-probability per reply token: the form weighted in selections, so that one
+    /// weight suits short and long sentences (on CSL-Daily it was steadier than the sum).
+    pub fn per_token(&self) -> f64 {
+        self.log_prob / self.tokens.max(1) as f64
+    }
+}
+
+/// The models that score a translator's n-best lists besides the translator itself.
+#[derive(Clone, Copy, Default)]
+pub struct Rescorers<'a> {
+    pub reconstruction: Option<&'a ReconstructionReranker>,
+    pub llm: Option<&'a dyn TranslationScorer>,
+}
+
+impl<'a> Rescorers<'a> {
+    /// The reverse model alone.
+    pub fn reconstruction(reranker: &'a ReconstructionReranker) -> Self {
+        Self {
+            reconstruction: Some(reranker),
+            llm: None,
+        }
+    }
+
+    /// Checks that both rescorers suit `translator`.
+    pub fn check_pair(&self, translator: &Translator) -> anyhow::Result<()> {
+        if let Some(reranker) = self.reconstruction {
+            reranker.check_pair(translator)?;
+        }
+        if let Some(llm) = self.llm {
+            if translator.config.data.direction != Direction::GlossToText {
+                bail!("LLM rescoring needs a gloss→text translator");
+            }
+            if llm.dataset() != translator.config.data.dataset {
+                bail!(
+                    "{} was tuned on {} but the translator on {}",
+                    llm.name(),
+                    llm.dataset().as_str(),
+                    translator.config.data.dataset.as_str()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Scores `texts[i]` as translations of `glosses[i]` with each rescorer there is
+    /// (reconstruction per gloss, LLM per reply), `None`s for one that is absent.
+    #[allow(clippy::type_complexity)]
+    fn score_texts(
+        &self,
+        texts: &[&str],
+        glosses: &[&Vec<String>],
+    ) -> anyhow::Result<(Vec<Option<f64>>, Vec<Option<ReplyScore>>)> {
+        let reconstruction = match self.reconstruction {
+            Some(reranker) => reranker.per_gloss_scores(texts, glosses)?,
+            None => vec![None; texts.len()],
+        };
+        let llm = match self.llm {
+            Some(llm) => llm_scores(llm, texts, glosses)?,
+            None => vec![None; texts.len()],
+        };
+        Ok((reconstruction, llm))
+    }
+
+    /// Every candidate of `beams[i]` (translations of `sources[i]`) scored by the rescorers.
+    pub fn score_beams(
+        &self,
+        sources: &[Vec<String>],
+        beams: Vec<Vec<Translation>>,
+    ) -> anyhow::Result<Vec<ScoredCandidates>> {
+        if sources.len() != beams.len() {
+            bail!(
+                "{} sources and {} beams to score",
+                sources.len(),
+                beams.len()
+            );
+        }
+        let (mut texts, mut glosses) = (Vec::new(), Vec::new());
+        for (source, candidates) in sources.iter().zip(&beams) {
+            for candidate in candidates {
+                texts.push(candidate.text.as_str());
+                glosses.push(source);
+            }
+        }
+        let (reconstruction, llm) = self.score_texts(&texts, &glosses)?;
+        let (mut reconstruction, mut llm) = (reconstruction.into_iter(), llm.into_iter());
+        Ok(beams
+            .into_iter()
+            .map(|candidates| ScoredCandidates {
+                reconstruction: reconstruction.by_ref().take(candidates.len()).collect(),
+                llm: llm.by_ref().take(candidates.len()).collect(),
+                candidates,
+            })
+            .collect())
+    }
+}
+
+/// `llm`'s scores of `texts[i]` for `glosses[i]`, asked for in chunks so that a long run
+/// (an LLM takes seconds per sentence) reports its progress.
+fn llm_scores(
+    llm: &dyn TranslationScorer,
+    texts: &[&str],
+    glosses: &[&Vec<String>],
+) -> anyhow::Result<Vec<Option<ReplyScore>>> {
+    const CHUNK: usize = 256;
+    let started = std::time::Instant::now();
+    let mut scores = Vec::with_capacity(texts.len());
+    for (chunk_texts, chunk_glosses) in texts.chunks(CHUNK).zip(glosses.chunks(CHUNK)) {
+        let g: Vec<&[String]> = chunk_glosses.iter().map(|g| g.as_slice()).collect();
+        let chunk = llm.score(&g, chunk_texts)?;
+        if chunk.len() != chunk_texts.len() {
+            bail!(
+                "{} returned {} scores for {} texts",
+                llm.name(),
+                chunk.len(),
+                chunk_texts.len()
+            );
+        }
+        scores.extend(chunk);
+        if texts.len() > CHUNK {
+            eprintln!(
+                "{}: {} of {} candidates scored, {:.0} s",
+                llm.name(),
+                scores.len(),
+                texts.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(scores)
+}
+
 /// One source's n-best list with the reverse model's per-gloss log-probability of each
-/// candidate (`None` where the candidate is too long for the reverse model).
+/// candidate (`None` where the candidate is too long for the reverse model, or without one)
+/// and the LLM's score of it (`None` likewise).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoredCandidates {
     pub candidates: Vec<Translation>,
     pub reconstruction: Vec<Option<f64>>,
+    pub llm: Vec<Option<ReplyScore>>,
 }
 
 impl ScoredCandidates {
-    /// `score(y) + weight · reconstruction(y)` of every candidate; the beam scores alone when
-    /// any candidate lacks a reconstruction score, so that all are compared on the same terms.
-    fn combined(&self, weight: f64) -> Vec<f64> {
-        let complete = self.reconstruction.iter().all(Option::is_some);
+    /// `score(y) + weight · reconstruction(y) + llm_weight · llm(y) / tokens` of every
+    /// candidate. A term is left out of the whole list when any candidate lacks it, so that
+    /// all are compared on the same terms.
+    fn combined(&self, selection: Selection) -> Vec<f64> {
+        let with_reconstruction =
+            selection.weight != 0.0 && self.reconstruction.iter().all(Option::is_some);
+        let with_llm = selection.llm_weight != 0.0 && self.llm.iter().all(Option::is_some);
         self.candidates
             .iter()
-            .zip(&self.reconstruction)
-            .map(|(c, r)| match (complete, r) {
-                (true, Some(r)) => c.score + weight * r,
-                _ => c.score,
+            .enumerate()
+            .map(|(i, c)| {
+                let mut score = c.score;
+                if let (true, Some(r)) = (with_reconstruction, self.reconstruction[i]) {
+                    score += selection.weight * r;
+                }
+                if let (true, Some(l)) = (with_llm, self.llm[i]) {
+                    score += selection.llm_weight * l.per_token();
+                }
+                score
             })
             .collect()
     }
 
-    /// Index of the candidate with the best combined score; ties keep the earlier (beam)
-    /// order. When any candidate lacks a reconstruction score the beam's own best is kept.
+    /// Index of the candidate with the best combined score under reconstruction weight
+    /// `weight` alone; ties keep the earlier (beam) order.
     pub fn choose(&self, weight: f64) -> usize {
-        first_max(&self.combined(weight))
+        self.select(Selection::reconstruction(weight), false)
     }
 
-    /// Index of the candidate picked by `selection`.
+    /// Index of the candidate picked by `selection`: the best combined score (ties keep the
+    /// beam order), or the minimum-Bayes-risk choice under it.
     pub fn select(&self, selection: Selection, char_level: bool) -> usize {
+        let combined = self.combined(selection);
         match selection.mbr_temperature {
-            None => self.choose(selection.weight),
-            Some(t) => self.choose_mbr(selection.weight, t, char_level),
+            None => first_max(&combined),
+            Some(t) => self.choose_mbr(&combined, t, char_level),
         }
     }
 
@@ -66,10 +246,9 @@ impl ScoredCandidates {
     /// smoothed sentence BLEU against the list itself, each candidate weighted by
     /// `softmax(combined score / temperature)`. It prefers a translation that shares most of
     /// its words with the other likely ones over a lone best-scoring outlier; as the
-    /// temperature goes to 0 it becomes [`Self::choose`]. Text is compared at the level it is
-    /// scored at (characters for Chinese).
-    pub fn choose_mbr(&self, weight: f64, temperature: f64, char_level: bool) -> usize {
-        let combined = self.combined(weight);
+    /// temperature goes to 0 it becomes the best combined score. Text is compared at the
+    /// level it is scored at (characters for Chinese).
+    fn choose_mbr(&self, combined: &[f64], temperature: f64, char_level: bool) -> usize {
         let top = combined.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let posterior: Vec<f64> = combined
             .iter()
@@ -115,18 +294,34 @@ fn first_max(values: &[f64]) -> usize {
 pub struct Selection {
     /// Weight of the reconstruction score (0: the translator's own beam score alone).
     pub weight: f64,
+    /// Weight of the LLM's log-probability per reply token (0: no LLM).
+    pub llm_weight: f64,
     /// `None`: the candidate with the best combined score. `Some(t)`: the minimum-Bayes-risk
-    /// choice with posterior `softmax(combined / t)` ([`ScoredCandidates::choose_mbr`]).
+    /// choice with posterior `softmax(combined / t)` (see [`ScoredCandidates::select`]).
     pub mbr_temperature: Option<f64>,
 }
 
 impl std::fmt::Display for Selection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "weight {}", self.weight)?;
+        if self.llm_weight != 0.0 {
+            write!(f, ", LLM weight {}", self.llm_weight)?;
+        }
         if let Some(t) = self.mbr_temperature {
             write!(f, ", MBR temperature {t}")?;
         }
         Ok(())
+    }
+}
+
+impl Selection {
+    /// The combined score with reconstruction weight `weight`, no LLM, no MBR.
+    pub fn reconstruction(weight: f64) -> Self {
+        Self {
+            weight,
+            llm_weight: 0.0,
+            mbr_temperature: None,
+        }
     }
 }
 
@@ -153,37 +348,6 @@ impl ReconstructionReranker {
         Ok(())
     }
 
-    /// Scores every candidate of `beams[i]` (translations of `sources[i]`) with the reverse
-    /// model.
-    pub fn score_beams(
-        &self,
-        sources: &[Vec<String>],
-        beams: Vec<Vec<Translation>>,
-    ) -> anyhow::Result<Vec<ScoredCandidates>> {
-        if sources.len() != beams.len() {
-            bail!(
-                "{} sources and {} beams to score",
-                sources.len(),
-                beams.len()
-            );
-        }
-        let (mut texts, mut glosses) = (Vec::new(), Vec::new());
-        for (source, candidates) in sources.iter().zip(&beams) {
-            for candidate in candidates {
-                texts.push(candidate.text.as_str());
-                glosses.push(source);
-            }
-        }
-        let mut scores = self.per_gloss_scores(&texts, &glosses)?.into_iter();
-        Ok(beams
-            .into_iter()
-            .map(|candidates| ScoredCandidates {
-                reconstruction: scores.by_ref().take(candidates.len()).collect(),
-                candidates,
-            })
-            .collect())
-    }
-
     /// `log P(glosses[i] | texts[i]) / (|glosses[i]| + 1)` under the reverse model; `None`
     /// for a pair too long for it.
     fn per_gloss_scores(
@@ -206,47 +370,25 @@ impl ReconstructionReranker {
     }
 }
 
-/// The finished beam of each source, scored by `reranker` when there is one (without one,
-/// every reconstruction score is `None` and selections use the beam scores alone).
+/// The finished beam of each source, scored by the rescorers there are (without any, every
+/// extra score is `None` and selections use the beam scores alone).
 pub fn nbest_lists(
     translator: &Translator,
-    reranker: Option<&ReconstructionReranker>,
+    rescorers: Rescorers,
     sources: &[Vec<String>],
     options: DecodeOptions,
 ) -> anyhow::Result<Vec<ScoredCandidates>> {
-    scored_beams(
-        reranker,
-        sources,
-        translator.translate_nbest(sources, options)?,
-    )
-}
-
-/// `beams` (the finished beams of `sources`) scored by `reranker`, or unscored without one.
-pub fn scored_beams(
-    reranker: Option<&ReconstructionReranker>,
-    sources: &[Vec<String>],
-    beams: Vec<Vec<Translation>>,
-) -> anyhow::Result<Vec<ScoredCandidates>> {
-    match reranker {
-        Some(reranker) => reranker.score_beams(sources, beams),
-        None => Ok(beams
-            .into_iter()
-            .map(|candidates| ScoredCandidates {
-                reconstruction: vec![None; candidates.len()],
-                candidates,
-            })
-            .collect()),
-    }
+    rescorers.score_beams(sources, translator.translate_nbest(sources, options)?)
 }
 
 /// Adds `texts[i]` (e.g. a text-correction model's rewrite of the chosen translation) to
 /// `lists[i]` as one more candidate, scored as beam search scores its own hypotheses
-/// (`log P(text | glosses) / lp(length + EOS)` at `options.alpha`) and, with a reranker, by
-/// reconstruction, so that a selection can take or leave it on the translator's terms. A
-/// text the list already holds is not added twice. Returns how many were added.
+/// (`log P(text | glosses) / lp(length + EOS)` at `options.alpha`) and by the rescorers, so
+/// that a selection can take or leave it on the translator's terms. A text the list already
+/// holds is not added twice. Returns how many were added.
 pub fn add_candidates(
     translator: &Translator,
-    reranker: Option<&ReconstructionReranker>,
+    rescorers: Rescorers,
     sources: &[Vec<String>],
     lists: &mut [ScoredCandidates],
     texts: &[String],
@@ -269,14 +411,9 @@ pub fn add_candidates(
         .collect();
     let glosses: Vec<Vec<String>> = new.iter().map(|&i| sources[i].clone()).collect();
     let log_probs = translator.log_probs(&glosses, &tokens)?;
-    let reconstruction = match reranker {
-        Some(reranker) => {
-            let new_texts: Vec<&str> = new.iter().map(|&i| texts[i].as_str()).collect();
-            let new_glosses: Vec<&Vec<String>> = glosses.iter().collect();
-            reranker.per_gloss_scores(&new_texts, &new_glosses)?
-        }
-        None => vec![None; new.len()],
-    };
+    let new_texts: Vec<&str> = new.iter().map(|&i| texts[i].as_str()).collect();
+    let new_glosses: Vec<&Vec<String>> = glosses.iter().collect();
+    let (reconstruction, llm) = rescorers.score_texts(&new_texts, &new_glosses)?;
     let mut added = 0;
     for (k, &i) in new.iter().enumerate() {
         let Some(log_prob) = log_probs[k] else {
@@ -290,35 +427,31 @@ pub fn add_candidates(
             score: signscope_nn::search::normalized_score(log_prob, length, options.alpha),
         });
         lists[i].reconstruction.push(reconstruction[k]);
+        lists[i].llm.push(llm[k]);
         added += 1;
     }
     Ok(added)
 }
 
 /// [`Translator::translate_candidates`] with each recognizer hypothesis's translation picked
-/// from its n-best list by `selection`.
+/// from its n-best list by `selection`; also returns the scored lists (for `--verbose`).
 pub fn translate_candidates_selected(
     translator: &Translator,
-    reranker: Option<&ReconstructionReranker>,
+    rescorers: Rescorers,
     hypotheses: &[Vec<String>],
     options: DecodeOptions,
     selection: Selection,
-) -> anyhow::Result<CandidateChoice> {
+) -> anyhow::Result<(CandidateChoice, Vec<ScoredCandidates>)> {
     if hypotheses.is_empty() {
         bail!("no recognizer hypotheses to translate");
     }
     let char_level = translator.target_is_char_level();
-    let translations = nbest_lists(translator, reranker, hypotheses, options)?
-        .into_iter()
-        .map(|list| {
-            let i = list.select(selection, char_level);
-            list.candidates
-                .into_iter()
-                .nth(i)
-                .expect("chosen index is in the list")
-        })
+    let lists = nbest_lists(translator, rescorers, hypotheses, options)?;
+    let translations = lists
+        .iter()
+        .map(|list| list.candidates[list.select(selection, char_level)].clone())
         .collect();
-    Ok(CandidateChoice::among(translations))
+    Ok((CandidateChoice::among(translations), lists))
 }
 
 /// Picks a selection (a reranking weight, an MBR temperature) without looking at the
@@ -380,6 +513,7 @@ mod tests {
                 .map(|(i, &(s, _))| candidate(&format!("c{i}"), s))
                 .collect(),
             reconstruction: scores.iter().map(|&(_, r)| r).collect(),
+            llm: vec![None; scores.len()],
         }
     }
 
@@ -390,6 +524,84 @@ mod tests {
         // -1.0 - 0.5·3 = -2.5 < -1.5 - 0.25 = -1.75 > -4.0
         assert_eq!(l.choose(0.5), 1);
         assert_eq!(l.choose(10.0), 2);
+    }
+
+    fn reply(log_prob: f64, tokens: usize) -> Option<ReplyScore> {
+        Some(ReplyScore { log_prob, tokens })
+    }
+
+    #[test]
+    fn llm_weight_adds_the_per_token_log_probability() {
+        let mut l = list(&[(-1.0, Some(-2.0)), (-1.2, Some(-0.5)), (-1.5, Some(-0.5))]);
+        // Per token: -3.0, -1.0, -0.5 (the last one's sum is the lowest).
+        l.llm = vec![reply(-6.0, 2), reply(-4.0, 4), reply(-4.5, 9)];
+        let llm = |llm_weight: f64, weight: f64| Selection {
+            llm_weight,
+            ..Selection::reconstruction(weight)
+        };
+        assert_eq!(l.select(llm(0.0, 0.0), false), 0);
+        // -1.0 - 0.3·3 = -1.9 < -1.2 - 0.3 = -1.5 > -1.5 - 0.15 = -1.65
+        assert_eq!(l.select(llm(0.3, 0.0), false), 1);
+        // -1.2 - 2 = -3.2 < -1.5 - 1 = -2.5
+        assert_eq!(l.select(llm(2.0, 0.0), false), 2);
+        // With reconstruction 1: -4.0 - 0.3·3, -1.7 - 0.3, -2.0 - 0.15 → candidate 1.
+        assert_eq!(l.select(llm(0.3, 1.0), false), 1);
+        assert_eq!(llm(0.3, 1.0).to_string(), "weight 1, LLM weight 0.3");
+        // One candidate the LLM could not score: the term is dropped for the whole list,
+        // the reconstruction term stays.
+        l.llm[0] = None;
+        assert_eq!(l.select(llm(2.0, 0.0), false), 0);
+        assert_eq!(l.select(llm(2.0, 1.0), false), 1);
+    }
+
+    /// Scores a text by minus its length in characters, over as many "tokens" as glosses.
+    struct LengthScorer;
+
+    impl TranslationScorer for LengthScorer {
+        fn name(&self) -> String {
+            "length scorer".into()
+        }
+        fn dataset(&self) -> Dataset {
+            Dataset::Phoenix2014t
+        }
+        fn score(
+            &self,
+            glosses: &[&[String]],
+            texts: &[&str],
+        ) -> anyhow::Result<Vec<Option<ReplyScore>>> {
+            Ok(glosses
+                .iter()
+                .zip(texts)
+                .map(|(g, t)| {
+                    (t.len() < 10).then_some(ReplyScore {
+                        log_prob: -(t.len() as f64),
+                        tokens: g.len(),
+                    })
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn rescorers_score_every_candidate_of_every_beam() {
+        let sources = vec![vec!["A".to_string()], vec!["B".into(), "C".into()]];
+        let beams = vec![
+            vec![candidate("ab", -1.0), candidate("abcdefghijk", -2.0)],
+            vec![candidate("abc", -1.0)],
+        ];
+        let rescorers = Rescorers {
+            reconstruction: None,
+            llm: Some(&LengthScorer),
+        };
+        let lists = rescorers.score_beams(&sources, beams).unwrap();
+        assert_eq!(lists[0].llm, vec![reply(-2.0, 1), None]);
+        assert_eq!(lists[1].llm, vec![reply(-3.0, 2)]);
+        assert_eq!(lists[1].reconstruction, vec![None]);
+        let err = rescorers
+            .score_beams(&sources[..1], vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("1 sources and 0 beams"), "{err}");
     }
 
     #[test]
@@ -424,6 +636,14 @@ mod tests {
         ScoredCandidates {
             candidates: candidates.iter().map(|&(t, s)| candidate(t, s)).collect(),
             reconstruction: vec![None; candidates.len()],
+            llm: vec![None; candidates.len()],
+        }
+    }
+
+    fn mbr(temperature: f64) -> Selection {
+        Selection {
+            mbr_temperature: Some(temperature),
+            ..Selection::reconstruction(0.0)
         }
     }
 
@@ -438,12 +658,8 @@ mod tests {
             ("morgen regnet es im osten", -1.2),
         ]);
         assert_eq!(l.choose(0.0), 0);
-        assert_eq!(l.choose_mbr(0.0, 1.0, false), 1);
-        assert_eq!(l.choose_mbr(0.0, 0.001, false), 0);
-        let cold = Selection {
-            weight: 0.0,
-            mbr_temperature: Some(0.001),
-        };
+        assert_eq!(l.select(mbr(1.0), false), 1);
+        let cold = mbr(0.001);
         assert_eq!(l.select(cold, false), 0);
         assert_eq!(cold.to_string(), "weight 0, MBR temperature 0.001");
     }
@@ -456,7 +672,7 @@ mod tests {
             ("明天天气好", -1.05),
             ("明天天气很好", -1.05),
         ]);
-        assert_eq!(l.choose_mbr(0.0, 1.0, false), 0);
-        assert_eq!(l.choose_mbr(0.0, 1.0, true), 1);
+        assert_eq!(l.select(mbr(1.0), false), 0);
+        assert_eq!(l.select(mbr(1.0), true), 1);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use signscope_slt::rerank::{ReconstructionReranker, add_candidates, nbest_lists};
+use signscope_slt::rerank::{ReconstructionReranker, Rescorers, add_candidates, nbest_lists};
 use signscope_slt::translator::{DecodeOptions, Translator};
 
 fn model(name: &str) -> PathBuf {
@@ -57,7 +57,13 @@ fn nbest_lists_carry_per_gloss_reconstruction_scores() {
         beam_size: 6,
         alpha: 3.0,
     };
-    let lists = nbest_lists(&g2t, Some(&reranker), &sources, options).unwrap();
+    let lists = nbest_lists(
+        &g2t,
+        Rescorers::reconstruction(&reranker),
+        &sources,
+        options,
+    )
+    .unwrap();
     let plain = g2t.translate_batch(&sources, options).unwrap();
     for ((list, best), source) in lists.iter().zip(&plain).zip(&sources) {
         assert!(list.candidates.len() > 1 && list.candidates.len() <= 6);
@@ -105,16 +111,33 @@ fn an_added_candidate_is_scored_as_beam_search_scored_it() {
         beam_size: 4,
         alpha: 3.0,
     };
-    let original = nbest_lists(&g2t, Some(&reranker), &sources, options).unwrap();
+    let original = nbest_lists(
+        &g2t,
+        Rescorers::reconstruction(&reranker),
+        &sources,
+        options,
+    )
+    .unwrap();
     let mut lists = original.clone();
     let mut texts = Vec::new();
     for list in &mut lists {
         let last = list.candidates.pop().unwrap();
         list.reconstruction.pop();
+        list.llm.pop();
         texts.push(last.text);
     }
-    let added =
-        add_candidates(&g2t, Some(&reranker), &sources, &mut lists, &texts, options).unwrap();
+    let add = |lists: &mut [_]| {
+        add_candidates(
+            &g2t,
+            Rescorers::reconstruction(&reranker),
+            &sources,
+            lists,
+            &texts,
+            options,
+        )
+        .unwrap()
+    };
+    let added = add(&mut lists);
     assert_eq!(added, 2);
     for (got, want) in lists.iter().zip(&original) {
         let (g, w) = (
@@ -129,17 +152,17 @@ fn an_added_candidate_is_scored_as_beam_search_scored_it() {
             want.reconstruction.last().unwrap(),
         );
         assert!((gr.unwrap() - wr.unwrap()).abs() < 1e-6);
+        assert_eq!(got.llm.len(), got.candidates.len());
     }
     // A text already in the list is not added twice.
-    let again =
-        add_candidates(&g2t, Some(&reranker), &sources, &mut lists, &texts, options).unwrap();
+    let again = add(&mut lists);
     assert_eq!(again, 0);
     assert_eq!(lists[0].candidates.len(), original[0].candidates.len());
     // Without a reranker the added candidate has no reconstruction score.
-    let mut plain = nbest_lists(&g2t, None, &sources[..1], options).unwrap();
+    let mut plain = nbest_lists(&g2t, Rescorers::default(), &sources[..1], options).unwrap();
     let added = add_candidates(
         &g2t,
-        None,
+        Rescorers::default(),
         &sources[..1],
         &mut plain,
         &["morgen gibt es regen".to_string()],

@@ -1,0 +1,179 @@
+//! `--llm-rescore` of `translate` and `eval slt`: the committed CSL-Daily seq2seq models'
+//! beam reranked by the committed LoRA-tuned Gemma. Scoring needs the Gemma-3-270m asset
+//! (`scripts/fetch-assets.sh gemma`): those tests are skipped locally without it and fail
+//! under CI.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn signscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_signscope"))
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The error output of a command that must fail.
+fn refused(args: &[&str]) -> String {
+    let output = signscope(args);
+    assert!(!output.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn gemma_available() -> bool {
+    match signscope_llm::assets::gemma3_gguf(&signscope_llm::assets::assets_dir()) {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("SKIP: {e}");
+            false
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The ensemble with reconstruction reranking, as the note's best CSL-Daily system.
+const ENSEMBLE: [&str; 11] = [
+    "translate",
+    "--model",
+    "csl_daily_g2t",
+    "--ensemble",
+    "csl_daily_g2t_seed8",
+    "--beam",
+    "8",
+    "--rerank",
+    "models/csl_daily_t2g",
+    "--rerank-weight",
+    "0.25",
+];
+
+#[test]
+fn the_llm_turns_down_a_garbled_beam_winner() {
+    if !gemma_available() {
+        return;
+    }
+    let glosses = ["--glosses", "他 年龄 4"];
+    let without = signscope(&[&ENSEMBLE[..], &glosses].concat());
+    // "He four years four years old": the beam and the reverse model prefer it.
+    assert_eq!(succeeded(&without).trim(), "他四年四岁。");
+    let with = signscope(
+        &[
+            &ENSEMBLE[..],
+            &glosses,
+            &["--llm-rescore", "models/csl_daily_gemma3_lora", "--verbose"],
+        ]
+        .concat(),
+    );
+    assert_eq!(succeeded(&with).trim(), "他四岁。");
+    // --verbose lists the 8 candidates with both scores.
+    let stderr = String::from_utf8_lossy(&with.stderr);
+    let listed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("LLM per token -"))
+        .collect();
+    assert_eq!(listed.len(), 8, "{stderr}");
+    assert!(
+        listed.iter().all(|l| l.contains("reconstruction -")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn eval_scores_every_llm_weight_and_writes_the_scores() {
+    if !gemma_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let nbest = dir.path().join("nbest.jsonl");
+    let out = signscope(&[
+        "eval",
+        "slt",
+        "--model",
+        "csl_daily_g2t",
+        "--beam",
+        "4",
+        "--limit",
+        "6",
+        "--llm-rescore",
+        "models/csl_daily_gemma3_lora",
+        "--llm-weights",
+        "0,0.3",
+        "--nbest-out",
+        nbest.to_str().unwrap(),
+    ]);
+    let stdout = succeeded(&out);
+    assert!(stdout.contains("(6 sentences)"), "{stdout}");
+    assert!(stdout.contains("reranked (weight 0): "), "{stdout}");
+    assert!(
+        stdout.contains("reranked (weight 0, LLM weight 0.3): "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("selection by 2-fold cross-validation"),
+        "{stdout}"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&nbest)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for line in &lines {
+        for c in line["candidates"].as_array().unwrap() {
+            let (lp, tokens) = (
+                c["llm_log_prob"].as_f64().unwrap(),
+                c["llm_tokens"].as_u64().unwrap(),
+            );
+            assert!(lp < 0.0 && tokens >= 2, "{c}");
+        }
+    }
+    // The file re-sweeps without the LLM.
+    let sweep = signscope(&["rescore-nbest", nbest.to_str().unwrap()]);
+    assert!(succeeded(&sweep).contains("2-fold cross-validation"));
+}
+
+#[test]
+fn adapters_of_another_corpus_are_refused_before_loading() {
+    // No Gemma needed: the adapters' config is read first.
+    let stderr = refused(&[
+        "translate",
+        "--model",
+        "csl_daily_g2t",
+        "--llm-rescore",
+        "models/phoenix2014t_gemma3_lora",
+        "--glosses",
+        "他 年龄 4",
+    ]);
+    assert!(
+        stderr.contains("models/phoenix2014t_gemma3_lora")
+            && stderr.contains("tuned on phoenix2014t")
+            && stderr.contains("csl_daily"),
+        "{stderr}"
+    );
+    // A translation model is not an adapter folder.
+    let stderr = refused(&[
+        "eval",
+        "slt",
+        "--model",
+        "csl_daily_g2t",
+        "--llm-rescore",
+        "models/csl_daily_t2g",
+    ]);
+    assert!(
+        stderr.contains("models/csl_daily_t2g") && stderr.contains("not a LoRA adapter folder"),
+        "{stderr}"
+    );
+}
