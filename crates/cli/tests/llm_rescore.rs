@@ -177,3 +177,50 @@ fn adapters_of_another_corpus_are_refused_before_loading() {
         "{stderr}"
     );
 }
+
+#[test]
+fn another_systems_translations_join_the_beam() {
+    // The references of the first 4 dev sentences, as if another system had written them.
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("out.tsv");
+    let plain = [
+        "eval",
+        "slt",
+        "--model",
+        "csl_daily_g2t",
+        "--limit",
+        "4",
+        "--output",
+        tsv.to_str().unwrap(),
+    ];
+    succeeded(&signscope(&plain));
+    let mut jsonl = String::new();
+    for line in std::fs::read_to_string(&tsv).unwrap().lines() {
+        let columns: Vec<&str> = line.split('\t').collect();
+        let record = serde_json::json!({"id": columns[0], "text": columns[2]});
+        jsonl.push_str(&format!("{record}\n"));
+    }
+    let candidates = dir.path().join("other.jsonl");
+    std::fs::write(&candidates, jsonl).unwrap();
+    let combined = [
+        &plain[..6],
+        &["--add-candidates", candidates.to_str().unwrap()],
+    ]
+    .concat();
+    let stdout = succeeded(&signscope(&combined));
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("other.jsonl"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("BLEU-4 100.00"), "{line}");
+    // A reference the beam already holds is not added twice.
+    assert!(line.contains(" new candidates)"), "{line}");
+    assert!(stdout.contains("reranked (weight 0): "), "{stdout}");
+    // A file that lacks a sentence is refused, naming both.
+    std::fs::write(&candidates, "{\"id\": \"nope\", \"text\": \"x\"}\n").unwrap();
+    let stderr = refused(&combined);
+    assert!(
+        stderr.contains("other.jsonl") && stderr.contains("no translation of sentence"),
+        "{stderr}"
+    );
+}

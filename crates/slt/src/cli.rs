@@ -8,7 +8,7 @@ use signscope_corpus::Split;
 use signscope_nn::checkpoint::Storage;
 
 use crate::config::{Direction, SltConfig};
-use crate::data::load_split;
+use crate::data::{detokenize_text, load_split, tokenize_text};
 use crate::rerank::{
     ReconstructionReranker, Rescorers, ScoredCandidates, ScorerLoader, Selection,
     TranslationScorer, add_candidates, cross_validated_choice, translate_candidates_selected,
@@ -214,6 +214,13 @@ pub struct EvalSltArgs {
     /// and cross-validation chooses as for --rerank-weights.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_LLM_WEIGHTS)]
     pub llm_weights: Vec<f64>,
+    /// Other systems' translations of the split to choose from as well (system combination):
+    /// JSON lines with "id" and "text" (e.g. the --out FILE.jsonl of `signscope translate
+    /// --backend gguf --manifest`), or one sentence per line in split order. Each joins its
+    /// sentence's n-best list as one more candidate, scored by the translator, --rerank and
+    /// --llm-rescore, and every selection then chooses among all. Repeat or comma-separate.
+    #[arg(long, value_delimiter = ',', value_name = "FILE")]
+    pub add_candidates: Vec<PathBuf>,
     /// Score only the first N sentences of the split (quick checks; the figures are then not
     /// the split's).
     #[arg(long, value_name = "N")]
@@ -371,9 +378,12 @@ pub fn run_eval(args: EvalSltArgs, load_scorer: ScorerLoader) -> anyhow::Result<
         load_scorer,
     )?;
     let rescorers = loaded.view();
-    let (reranking, llm) = (rescorers.reconstruction.is_some(), rescorers.llm.is_some());
-    let selections = eval_selections(&args, reranking, llm)?;
+    let (reconstruction, llm) = (rescorers.reconstruction.is_some(), rescorers.llm.is_some());
+    let selections = eval_selections(&args, reconstruction, llm)?;
+    // With other systems' candidates, even the beam score alone chooses among more.
+    let reranking = reconstruction || llm || !args.add_candidates.is_empty();
     let mut examples = load_split(&translator.config.data, &data_dir, args.split)?;
+    let split_len = examples.len();
     if let Some(limit) = args.limit {
         examples.truncate(limit);
     }
@@ -416,7 +426,31 @@ pub fn run_eval(args: EvalSltArgs, load_scorer: ScorerLoader) -> anyhow::Result<
     let mut nbest = None;
     if !selections.is_empty() || corrector.is_some() || args.nbest_out.is_some() {
         let started = std::time::Instant::now();
-        let lists = rescorers.score_beams(&sources, beams)?;
+        let mut lists = rescorers.score_beams(&sources, beams)?;
+        for path in &args.add_candidates {
+            let texts = read_candidates(
+                path,
+                &examples,
+                split_len,
+                translator.config.data.text_level,
+                translator.config.data.lowercase_text,
+            )?;
+            let best: Vec<String> = lists.iter().map(|l| l.candidates[0].text.clone()).collect();
+            let differ = texts.iter().zip(&best).filter(|(a, b)| a != b).count();
+            let added = add_candidates(
+                &translator,
+                rescorers,
+                &sources,
+                &mut lists,
+                &texts,
+                options,
+            )?;
+            println!(
+                "  {}: {} (differs from the beam's best in {differ} sentences; {added} new candidates)",
+                path.display(),
+                score_texts(&texts),
+            );
+        }
         let seconds = started.elapsed().as_secs_f64();
         let chosen = if selections.is_empty() {
             vec![BEAM_SEARCH; lists.len()]
@@ -424,7 +458,7 @@ pub fn run_eval(args: EvalSltArgs, load_scorer: ScorerLoader) -> anyhow::Result<
             let chosen = report_selections(
                 &lists,
                 &selections,
-                reranking || llm,
+                reranking,
                 char_level,
                 |sentences, picks| {
                     let hypotheses = sentences
@@ -517,6 +551,63 @@ pub fn run_eval(args: EvalSltArgs, load_scorer: ScorerLoader) -> anyhow::Result<
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The translations of `examples` in a candidates file (see `EvalSltArgs::add_candidates`),
+/// spelled as the translator's own output (lower-cased when it is, characters joined).
+fn read_candidates(
+    path: &std::path::Path,
+    examples: &[crate::data::Example],
+    split_len: usize,
+    level: crate::config::TextLevel,
+    lowercase: bool,
+) -> anyhow::Result<Vec<String>> {
+    let content =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let lines: Vec<&str> = content.lines().collect();
+    let texts: Vec<String> = if path.extension().is_some_and(|e| e == "jsonl") {
+        let mut by_id = std::collections::HashMap::new();
+        for (n, line) in lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let record: serde_json::Value = serde_json::from_str(line)
+                .with_context(|| format!("{}: line {}: not JSON", path.display(), n + 1))?;
+            let (Some(id), Some(text)) = (record["id"].as_str(), record["text"].as_str()) else {
+                bail!(
+                    "{}: line {}: needs string fields \"id\" and \"text\"",
+                    path.display(),
+                    n + 1
+                );
+            };
+            by_id.insert(id.to_string(), text.to_string());
+        }
+        examples
+            .iter()
+            .map(|e| {
+                by_id.remove(&e.id).with_context(|| {
+                    format!("{}: no translation of sentence {:?}", path.display(), e.id)
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        if lines.len() != split_len {
+            bail!(
+                "{}: {} lines for {split_len} sentences (one translation per line, in split order)",
+                path.display(),
+                lines.len(),
+            );
+        }
+        lines[..examples.len()]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    };
+    Ok(texts
+        .iter()
+        .map(|t| detokenize_text(&tokenize_text(t, level, lowercase), level))
+        .collect())
 }
 
 /// One JSON line per sentence: its glosses, reference and scored n-best list.
@@ -631,10 +722,11 @@ const BEAM_SEARCH: Selection = Selection {
 };
 
 /// Every selection `eval slt` scores: each pair of a reranking weight (with --rerank) and an
-/// LLM weight (with --llm-rescore), each alone and with each MBR temperature.
+/// LLM weight (with --llm-rescore), each alone (also without either, with --add-candidates)
+/// and with each MBR temperature.
 fn eval_selections(
     args: &EvalSltArgs,
-    reranking: bool,
+    reconstruction: bool,
     llm: bool,
 ) -> anyhow::Result<Vec<Selection>> {
     if let Some(t) = args
@@ -647,11 +739,12 @@ fn eval_selections(
     if let Some(w) = args.llm_weights.iter().find(|w| !w.is_finite()) {
         bail!("LLM weights must be finite numbers, got {w}");
     }
-    let weights = if reranking {
+    let weights = if reconstruction {
         args.rerank_weights.clone()
     } else {
         vec![0.0]
     };
+    let alone = reconstruction || llm || !args.add_candidates.is_empty();
     let llm_weights = if llm {
         args.llm_weights.clone()
     } else {
@@ -665,7 +758,7 @@ fn eval_selections(
                 llm_weight,
                 mbr_temperature: None,
             };
-            if reranking || llm {
+            if alone {
                 selections.push(selection);
             }
             for &t in &args.mbr_temperatures {
@@ -886,5 +979,50 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn candidate_files_are_read_by_id_or_by_line_and_spelled_like_the_translator() {
+        use crate::config::TextLevel;
+        let example = |id: &str| Example {
+            id: id.into(),
+            source: vec![],
+            target: vec![],
+        };
+        let examples = vec![example("a"), example("b")];
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = dir.path().join("llm.jsonl");
+        std::fs::write(
+            &jsonl,
+            "{\"id\": \"b\", \"text\": \"他 四岁。\"}\n{\"id\": \"a\", \"text\": \"你好\", \"raw\": \"x\"}\n",
+        )
+        .unwrap();
+        let texts = read_candidates(&jsonl, &examples, 2, TextLevel::Char, true).unwrap();
+        assert_eq!(texts, vec!["你好", "他四岁。"]);
+        // Only the first sentence (--limit 1).
+        let texts = read_candidates(&jsonl, &examples[..1], 2, TextLevel::Char, true).unwrap();
+        assert_eq!(texts, vec!["你好"]);
+        let plain = dir.path().join("hyp.txt");
+        std::fs::write(&plain, "Morgen  Regen\nSonne\n").unwrap();
+        let texts = read_candidates(&plain, &examples, 2, TextLevel::Word, true).unwrap();
+        assert_eq!(texts, vec!["morgen regen", "sonne"]);
+        // Errors name the file and the problem.
+        let err = read_candidates(&plain, &examples, 3, TextLevel::Word, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("hyp.txt") && err.contains("2 lines for 3 sentences"),
+            "{err}"
+        );
+        let missing = vec![example("a"), example("c")];
+        let err = read_candidates(&jsonl, &missing, 2, TextLevel::Char, true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("llm.jsonl") && err.contains("\"c\""), "{err}");
+        std::fs::write(&jsonl, "{\"id\": \"a\"}\n").unwrap();
+        let err = read_candidates(&jsonl, &examples, 2, TextLevel::Char, true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1") && err.contains("\"text\""), "{err}");
     }
 }
