@@ -2,30 +2,11 @@
 //! translation by default, text→gloss inside `produce`, text correction after translation,
 //! and reranking by the text→gloss model scores on the real dev set as models/README.md says.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
 
-fn signscope(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_signscope"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "signscope {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
+use common::{refused, repo, run_ok as signscope, stdout};
 
 #[test]
 fn default_translator_turns_weather_glosses_into_german() {
@@ -55,19 +36,13 @@ fn default_translator_turns_weather_glosses_into_german() {
         "phoenix2014t_g2t",
     ]);
     assert!(stdout(&out).contains("morgen"), "{}", stdout(&out));
-    let missing = Command::new(env!("CARGO_BIN_EXE_signscope"))
-        .args([
-            "translate",
-            "--glosses",
-            "MORGEN",
-            "--model",
-            "no_such_model",
-        ])
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(!missing.status.success());
-    let msg = String::from_utf8_lossy(&missing.stderr);
+    let msg = refused(&[
+        "translate",
+        "--glosses",
+        "MORGEN",
+        "--model",
+        "no_such_model",
+    ]);
     assert!(msg.contains("bundled model no_such_model"), "{msg}");
 }
 
@@ -107,20 +82,14 @@ fn produce_glosses_text_with_the_trained_model() {
     assert!(std::fs::metadata(&out_pose).unwrap().len() > 1000);
 
     // A translation model cannot stand in for the text→gloss one.
-    let wrong = Command::new(env!("CARGO_BIN_EXE_signscope"))
-        .args([
-            "produce",
-            "Morgen",
-            "--t2g",
-            "models/phoenix2014t_g2t",
-            "--out",
-            out_pose.to_str().unwrap(),
-        ])
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(!wrong.status.success());
-    let msg = String::from_utf8_lossy(&wrong.stderr);
+    let msg = refused(&[
+        "produce",
+        "Morgen",
+        "--t2g",
+        "models/phoenix2014t_g2t",
+        "--out",
+        out_pose.to_str().unwrap(),
+    ]);
     assert!(msg.contains("text_to_gloss"), "{msg}");
 }
 

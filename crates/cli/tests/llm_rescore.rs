@@ -3,36 +3,9 @@
 //! (`scripts/fetch-assets.sh gemma`): those tests are skipped locally without it and fail
 //! under CI.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn signscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_signscope"))
-        .current_dir(repo())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The error output of a command that must fail.
-fn refused(args: &[&str]) -> String {
-    let output = signscope(args);
-    assert!(!output.status.success(), "{args:?} succeeded");
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{refused, run_ok, stdout};
 
 fn gemma_available() -> bool {
     match signscope_llm::assets::gemma3_gguf(&signscope_llm::assets::assets_dir()) {
@@ -45,7 +18,7 @@ fn gemma_available() -> bool {
     }
 }
 
-/// The ensemble with reconstruction reranking, as the note's best CSL-Daily system.
+/// The CSL-Daily ensemble with reconstruction reranking, as README's Measured table runs it.
 const ENSEMBLE: [&str; 11] = [
     "translate",
     "--model",
@@ -66,10 +39,10 @@ fn the_llm_turns_down_a_garbled_beam_winner() {
         return;
     }
     let glosses = ["--glosses", "他 年龄 4"];
-    let without = signscope(&[&ENSEMBLE[..], &glosses].concat());
+    let without = run_ok(&[&ENSEMBLE[..], &glosses].concat());
     // "He four years four years old": the beam and the reverse model prefer it.
-    assert_eq!(succeeded(&without).trim(), "他四年四岁。");
-    let with = signscope(
+    assert_eq!(stdout(&without), "他四年四岁。");
+    let with = run_ok(
         &[
             &ENSEMBLE[..],
             &glosses,
@@ -77,7 +50,7 @@ fn the_llm_turns_down_a_garbled_beam_winner() {
         ]
         .concat(),
     );
-    assert_eq!(succeeded(&with).trim(), "他四岁。");
+    assert_eq!(stdout(&with), "他四岁。");
     // --verbose lists the 8 candidates with both scores.
     let stderr = String::from_utf8_lossy(&with.stderr);
     let listed: Vec<&str> = stderr
@@ -98,7 +71,7 @@ fn eval_scores_every_llm_weight_and_writes_the_scores() {
     }
     let dir = tempfile::tempdir().unwrap();
     let nbest = dir.path().join("nbest.jsonl");
-    let out = signscope(&[
+    let out = run_ok(&[
         "eval",
         "slt",
         "--model",
@@ -114,7 +87,7 @@ fn eval_scores_every_llm_weight_and_writes_the_scores() {
         "--nbest-out",
         nbest.to_str().unwrap(),
     ]);
-    let stdout = succeeded(&out);
+    let stdout = stdout(&out);
     assert!(stdout.contains("(6 sentences)"), "{stdout}");
     assert!(stdout.contains("reranked (weight 0): "), "{stdout}");
     assert!(
@@ -141,8 +114,8 @@ fn eval_scores_every_llm_weight_and_writes_the_scores() {
         }
     }
     // The file re-sweeps without the LLM.
-    let sweep = signscope(&["rescore-nbest", nbest.to_str().unwrap()]);
-    assert!(succeeded(&sweep).contains("2-fold cross-validation"));
+    let sweep = run_ok(&["rescore-nbest", nbest.to_str().unwrap()]);
+    assert!(common::stdout(&sweep).contains("2-fold cross-validation"));
 }
 
 #[test]
@@ -193,7 +166,7 @@ fn another_systems_translations_join_the_beam() {
         "--output",
         tsv.to_str().unwrap(),
     ];
-    succeeded(&signscope(&plain));
+    run_ok(&plain);
     let mut jsonl = String::new();
     for line in std::fs::read_to_string(&tsv).unwrap().lines() {
         let columns: Vec<&str> = line.split('\t').collect();
@@ -207,7 +180,7 @@ fn another_systems_translations_join_the_beam() {
         &["--add-candidates", candidates.to_str().unwrap()],
     ]
     .concat();
-    let stdout = succeeded(&signscope(&combined));
+    let stdout = stdout(&run_ok(&combined));
     let line = stdout
         .lines()
         .find(|l| l.contains("other.jsonl"))

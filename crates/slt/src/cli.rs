@@ -435,8 +435,11 @@ pub fn run_eval(args: EvalSltArgs, load_scorer: ScorerLoader) -> anyhow::Result<
                 translator.config.data.text_level,
                 translator.config.data.lowercase_text,
             )?;
-            let best: Vec<String> = lists.iter().map(|l| l.candidates[0].text.clone()).collect();
-            let differ = texts.iter().zip(&best).filter(|(a, b)| a != b).count();
+            let differ = texts
+                .iter()
+                .zip(&scores.hypotheses)
+                .filter(|(a, b)| a != b)
+                .count();
             let added = add_candidates(
                 &translator,
                 rescorers,
