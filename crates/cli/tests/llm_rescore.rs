@@ -65,12 +65,48 @@ fn the_llm_turns_down_a_garbled_beam_winner() {
 }
 
 #[test]
+fn the_llms_own_translation_joins_the_beam_and_can_win() {
+    if !gemma_available() {
+        return;
+    }
+    let out = run_ok(
+        &[
+            &ENSEMBLE[..],
+            &[
+                "--glosses",
+                "我 每天 早 6 起床",
+                "--llm-rescore",
+                "models/csl_daily_gemma3_lora",
+                "--llm-candidate",
+                "--verbose",
+            ],
+        ]
+        .concat(),
+    );
+    // "I get up at six every morning": none of the beam's 8 candidates says it (without
+    // --llm-candidate the rescored beam picks 我每天早六点起床。).
+    assert_eq!(stdout(&out), "我每天早上六点起床。");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let listed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("LLM per token -"))
+        .collect();
+    assert_eq!(listed.len(), 9, "{stderr}");
+    assert!(
+        listed[8].trim_start().starts_with("我每天早上六点起床。")
+            && listed[8].ends_with("<- the LLM's own translation"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn eval_scores_every_llm_weight_and_writes_the_scores() {
     if !gemma_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let nbest = dir.path().join("nbest.jsonl");
+    let own = dir.path().join("own.jsonl");
     let out = run_ok(&[
         "eval",
         "slt",
@@ -86,9 +122,16 @@ fn eval_scores_every_llm_weight_and_writes_the_scores() {
         "0,0.3",
         "--nbest-out",
         nbest.to_str().unwrap(),
+        "--llm-candidates",
+        "--llm-candidates-out",
+        own.to_str().unwrap(),
     ]);
     let stdout = stdout(&out);
     assert!(stdout.contains("(6 sentences)"), "{stdout}");
+    assert!(
+        stdout.contains("models/csl_daily_gemma3_lora (own translations, "),
+        "{stdout}"
+    );
     assert!(stdout.contains("reranked (weight 0): "), "{stdout}");
     assert!(
         stdout.contains("reranked (weight 0, LLM weight 0.3): "),
@@ -112,6 +155,27 @@ fn eval_scores_every_llm_weight_and_writes_the_scores() {
             );
             assert!(lp < 0.0 && tokens >= 2, "{c}");
         }
+    }
+    // The LLM's translations were saved for --add-candidates, and every one is in its
+    // sentence's n-best list.
+    let own: Vec<serde_json::Value> = std::fs::read_to_string(&own)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(own.len(), 6);
+    for (line, record) in lines.iter().zip(&own) {
+        assert_eq!(line["id"], record["id"]);
+        let text = record["text"].as_str().unwrap();
+        assert!(!text.is_empty());
+        assert!(
+            line["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["text"] == text),
+            "{line}"
+        );
     }
     // The file re-sweeps without the LLM.
     let sweep = run_ok(&["rescore-nbest", nbest.to_str().unwrap()]);
@@ -149,6 +213,16 @@ fn adapters_of_another_corpus_are_refused_before_loading() {
         stderr.contains("models/csl_daily_t2g") && stderr.contains("not a LoRA adapter folder"),
         "{stderr}"
     );
+    // The LLM's own translation needs the LLM.
+    let stderr = refused(&[
+        "translate",
+        "--model",
+        "csl_daily_g2t",
+        "--llm-candidate",
+        "--glosses",
+        "他 年龄 4",
+    ]);
+    assert!(stderr.contains("--llm-rescore"), "{stderr}");
 }
 
 #[test]

@@ -181,7 +181,7 @@ pub fn prepare_translation(args: &mut signscope_llm::cli::Args) -> anyhow::Resul
     Ok(())
 }
 
-fn cached_merge(dir: &Path, config: &FinetuneConfig) -> anyhow::Result<PathBuf> {
+pub(crate) fn cached_merge(dir: &Path, config: &FinetuneConfig) -> anyhow::Result<PathBuf> {
     // A run folder already holds its merged best checkpoint.
     let run_merged = merged_model_path(dir);
     let parameters = adapter_file(dir)?;

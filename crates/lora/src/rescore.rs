@@ -6,10 +6,15 @@
 //! spoken language.
 
 use std::path::Path;
+use std::sync::Mutex;
+
+use anyhow::Context;
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use signscope_llm::PromptOptions;
+use signscope_llm::{
+    GgufChatModel, GlossHypothesis, LlmTranslator, PromptOptions, TranslationRequest,
+};
 use signscope_nn::checkpoint::load_model;
 use signscope_slt::config::Dataset;
 use signscope_slt::rerank::TranslationScorer;
@@ -36,6 +41,11 @@ pub struct LlmScorer {
     options: PromptOptions,
     end_of_turn: u32,
     max_tokens: usize,
+    config: FinetuneConfig,
+    /// The same adapters merged into the quantized base model for generation (candle, with a
+    /// KV cache: generating with the f32 burn port above would be several times slower);
+    /// loaded on the first [`TranslationScorer::translate`].
+    generator: Mutex<Option<LlmTranslator<GgufChatModel>>>,
 }
 
 pub use signscope_slt::rerank::ReplyScore;
@@ -62,7 +72,42 @@ impl LlmScorer {
             options: config.prompt_options(),
             end_of_turn,
             max_tokens: config.model.max_tokens,
+            config,
+            generator: Mutex::new(None),
         })
+    }
+
+    /// The LLM's greedy translation of each gloss sequence: exactly what `signscope translate
+    /// --backend gguf --model DIR` answers (the adapters merged 8-bit into the base model,
+    /// SCOPE's prompt without worked examples, at most 64 new tokens).
+    pub fn translate(&self, glosses: &[&[String]]) -> anyhow::Result<Vec<String>> {
+        let mut generator = self.generator.lock().map_err(|_| {
+            anyhow::anyhow!("{}: an earlier translation panicked", self.dir.display())
+        })?;
+        if generator.is_none() {
+            let merged = crate::cli::cached_merge(&self.dir, &self.config)?;
+            let model = GgufChatModel::load(&merged)
+                .with_context(|| format!("loading {}", merged.display()))?;
+            let mut translator = LlmTranslator::new(model);
+            translator.options = self.options.clone();
+            *generator = Some(translator);
+        }
+        let translator = generator.as_mut().expect("loaded above");
+        glosses
+            .iter()
+            .map(|g| {
+                let request = TranslationRequest {
+                    hypotheses: vec![GlossHypothesis {
+                        glosses: g.to_vec(),
+                        score: None,
+                    }],
+                    context: Vec::new(),
+                };
+                translator.translate(&request).with_context(|| {
+                    format!("{}: translating {:?}", self.dir.display(), g.join(" "))
+                })
+            })
+            .collect()
     }
 
     /// Scores `texts[i]` as the reply to the prompt for `glosses[i]`, `batch_size` sequences
@@ -151,6 +196,10 @@ impl TranslationScorer for LlmScorer {
         texts: &[&str],
     ) -> anyhow::Result<Vec<Option<ReplyScore>>> {
         LlmScorer::score(self, glosses, texts, BATCH_SIZE)
+    }
+
+    fn translate(&self, glosses: &[&[String]]) -> anyhow::Result<Vec<String>> {
+        LlmScorer::translate(self, glosses)
     }
 }
 

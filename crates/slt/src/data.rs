@@ -45,6 +45,13 @@ pub fn detokenize_text(tokens: &[String], level: TextLevel) -> String {
     }
 }
 
+/// `text` (e.g. another system's translation) spelled the way a translator trained at
+/// `level` writes its output: lower-cased where it was trained lower-cased, characters joined
+/// at character level, words single-spaced at word level.
+pub fn spell_as_output(text: &str, level: TextLevel, lowercase: bool) -> String {
+    detokenize_text(&tokenize_text(text, level, lowercase), level)
+}
+
 /// Glosses are whitespace-separated tokens, used verbatim.
 pub fn tokenize_glosses(glosses: &str) -> Vec<String> {
     glosses.split_whitespace().map(String::from).collect()

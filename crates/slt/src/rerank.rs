@@ -45,6 +45,9 @@ pub trait TranslationScorer {
         glosses: &[&[String]],
         texts: &[&str],
     ) -> anyhow::Result<Vec<Option<ReplyScore>>>;
+    /// The scorer's own translation of each gloss sequence (the LLM's greedy reply to the
+    /// same prompt), offered to the n-best lists as another system's candidate.
+    fn translate(&self, glosses: &[&[String]]) -> anyhow::Result<Vec<String>>;
 }
 
 /// Opens a [`TranslationScorer`] from a folder for translations of a corpus, refusing one
@@ -154,6 +157,45 @@ impl<'a> Rescorers<'a> {
                 candidates,
             })
             .collect())
+    }
+
+    /// The LLM's own translation of each source, spelled as `translator` writes (so that it
+    /// can join the source's n-best list through [`add_candidates`]); asked for in chunks so
+    /// that a long run reports its progress.
+    pub fn llm_translations(
+        &self,
+        translator: &Translator,
+        sources: &[Vec<String>],
+    ) -> anyhow::Result<Vec<String>> {
+        let Some(llm) = self.llm else {
+            bail!("the LLM's own translations need an LLM (--llm-rescore)");
+        };
+        const CHUNK: usize = 32;
+        let started = std::time::Instant::now();
+        let mut texts = Vec::with_capacity(sources.len());
+        for chunk in sources.chunks(CHUNK) {
+            let glosses: Vec<&[String]> = chunk.iter().map(Vec::as_slice).collect();
+            let replies = llm.translate(&glosses)?;
+            if replies.len() != chunk.len() {
+                bail!(
+                    "{} returned {} translations for {} gloss sequences",
+                    llm.name(),
+                    replies.len(),
+                    chunk.len()
+                );
+            }
+            texts.extend(replies.iter().map(|t| translator.spell_as_output(t)));
+            if sources.len() > CHUNK {
+                eprintln!(
+                    "{}: {} of {} sentences translated, {:.0} s",
+                    llm.name(),
+                    texts.len(),
+                    sources.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        Ok(texts)
     }
 }
 
@@ -433,25 +475,54 @@ pub fn add_candidates(
     Ok(added)
 }
 
+/// The outcome of [`translate_candidates_selected`].
+pub struct SelectedTranslations {
+    /// The translation picked for each recognizer hypothesis, and which of them is best.
+    pub choice: CandidateChoice,
+    /// Each hypothesis's scored n-best list, the LLM's translation included where it was
+    /// added.
+    pub lists: Vec<ScoredCandidates>,
+    /// The LLM's own translation of each hypothesis (empty without `llm_candidates`).
+    pub llm_translations: Vec<String>,
+}
+
 /// [`Translator::translate_candidates`] with each recognizer hypothesis's translation picked
-/// from its n-best list by `selection`; also returns the scored lists (for `--verbose`).
+/// from its n-best list by `selection`; with `llm_candidates`, the LLM's own translation of
+/// each hypothesis joins its list first (system combination).
 pub fn translate_candidates_selected(
     translator: &Translator,
     rescorers: Rescorers,
     hypotheses: &[Vec<String>],
     options: DecodeOptions,
     selection: Selection,
-) -> anyhow::Result<(CandidateChoice, Vec<ScoredCandidates>)> {
+    llm_candidates: bool,
+) -> anyhow::Result<SelectedTranslations> {
     if hypotheses.is_empty() {
         bail!("no recognizer hypotheses to translate");
     }
     let char_level = translator.target_is_char_level();
-    let lists = nbest_lists(translator, rescorers, hypotheses, options)?;
+    let mut lists = nbest_lists(translator, rescorers, hypotheses, options)?;
+    let mut llm_translations = Vec::new();
+    if llm_candidates {
+        llm_translations = rescorers.llm_translations(translator, hypotheses)?;
+        add_candidates(
+            translator,
+            rescorers,
+            hypotheses,
+            &mut lists,
+            &llm_translations,
+            options,
+        )?;
+    }
     let translations = lists
         .iter()
         .map(|list| list.candidates[list.select(selection, char_level)].clone())
         .collect();
-    Ok((CandidateChoice::among(translations), lists))
+    Ok(SelectedTranslations {
+        choice: CandidateChoice::among(translations),
+        lists,
+        llm_translations,
+    })
 }
 
 /// Picks a selection (a reranking weight, an MBR temperature) without looking at the
@@ -579,6 +650,9 @@ mod tests {
                     })
                 })
                 .collect())
+        }
+        fn translate(&self, glosses: &[&[String]]) -> anyhow::Result<Vec<String>> {
+            Ok(glosses.iter().map(|g| g.join(" ").to_lowercase()).collect())
         }
     }
 

@@ -312,6 +312,15 @@ impl Translator {
         self.tokenize(target, self.config.data.direction == Direction::TextToGloss)
     }
 
+    /// `text` (e.g. another system's translation) spelled the way this translator writes.
+    pub fn spell_as_output(&self, text: &str) -> String {
+        crate::data::spell_as_output(
+            text,
+            self.config.data.text_level,
+            self.config.data.lowercase_text,
+        )
+    }
+
     fn tokenize(&self, s: &str, glosses: bool) -> Vec<String> {
         if glosses {
             tokenize_glosses(s)
