@@ -129,7 +129,8 @@ pub struct RerankArgs {
     /// seq2seq: also let the --llm-rescore LLM translate the glosses itself (greedy, SCOPE's
     /// prompt without worked examples) and add its translation to the beam as one more
     /// candidate, scored like the others (system combination; on CSL-Daily dev it raised
-    /// BLEU-4 from 26.28 to 27.70). About 1 s more per hypothesis.
+    /// BLEU-4 from 26.28 to 27.70). About 2 s more on 2 cores: 1 s to load the merged,
+    /// quantized model and about 0.5 s per hypothesis to generate.
     #[arg(long, requires = "llm_rescore")]
     pub llm_candidate: bool,
 }
@@ -230,7 +231,7 @@ pub struct EvalSltArgs {
     pub add_candidates: Vec<PathBuf>,
     /// Also let the --llm-rescore LLM translate every sentence itself (greedy, as
     /// `translate --llm-candidate` does) and add its translations as one more system's
-    /// candidates, like --add-candidates (about 0.7 s per sentence on 2 cores).
+    /// candidates, like --add-candidates (about 0.5 s per sentence on 2 cores).
     #[arg(long, requires = "llm_rescore")]
     pub llm_candidates: bool,
     /// Save the LLM's translations of --llm-candidates here (JSON lines with "id" and
