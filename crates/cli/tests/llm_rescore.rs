@@ -18,6 +18,14 @@ fn gemma_available() -> bool {
     }
 }
 
+/// The candidate lines of `translate --verbose` that carry an LLM score.
+fn scored_candidates(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("LLM per token -"))
+        .collect()
+}
+
 /// The CSL-Daily ensemble with reconstruction reranking, as README's Measured table runs it.
 const ENSEMBLE: [&str; 11] = [
     "translate",
@@ -53,10 +61,7 @@ fn the_llm_turns_down_a_garbled_beam_winner() {
     assert_eq!(stdout(&with), "他四岁。");
     // --verbose lists the 8 candidates with both scores.
     let stderr = String::from_utf8_lossy(&with.stderr);
-    let listed: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("LLM per token -"))
-        .collect();
+    let listed = scored_candidates(&stderr);
     assert_eq!(listed.len(), 8, "{stderr}");
     assert!(
         listed.iter().all(|l| l.contains("reconstruction -")),
@@ -87,10 +92,7 @@ fn the_llms_own_translation_joins_the_beam_and_can_win() {
     // --llm-candidate the rescored beam picks 我每天早六点起床。).
     assert_eq!(stdout(&out), "我每天早上六点起床。");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let listed: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("LLM per token -"))
-        .collect();
+    let listed = scored_candidates(&stderr);
     assert_eq!(listed.len(), 9, "{stderr}");
     assert!(
         listed[8].trim_start().starts_with("我每天早上六点起床。")
