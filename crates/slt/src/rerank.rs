@@ -170,68 +170,80 @@ impl<'a> Rescorers<'a> {
         let Some(llm) = self.llm else {
             bail!("the LLM's own translations need an LLM (--llm-rescore)");
         };
-        const CHUNK: usize = 32;
-        let started = std::time::Instant::now();
-        let mut texts = Vec::with_capacity(sources.len());
-        for chunk in sources.chunks(CHUNK) {
-            let glosses: Vec<&[String]> = chunk.iter().map(Vec::as_slice).collect();
-            let replies = llm.translate(&glosses)?;
-            if replies.len() != chunk.len() {
-                bail!(
-                    "{} returned {} translations for {} gloss sequences",
-                    llm.name(),
-                    replies.len(),
-                    chunk.len()
-                );
-            }
-            texts.extend(replies.iter().map(|t| translator.spell_as_output(t)));
-            if sources.len() > CHUNK {
-                eprintln!(
-                    "{}: {} of {} sentences translated, {:.0} s",
-                    llm.name(),
-                    texts.len(),
-                    sources.len(),
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        }
-        Ok(texts)
+        let texts = in_chunks(
+            llm,
+            sources.len(),
+            32,
+            ("translations", "gloss sequences", "sentences translated"),
+            |range| {
+                let glosses: Vec<&[String]> = sources[range].iter().map(Vec::as_slice).collect();
+                llm.translate(&glosses)
+            },
+        )?;
+        Ok(texts
+            .iter()
+            .map(|t| translator.spell_as_output(t))
+            .collect())
     }
 }
 
-/// `llm`'s scores of `texts[i]` for `glosses[i]`, asked for in chunks so that a long run
-/// (an LLM takes seconds per sentence) reports its progress.
+/// `llm`'s scores of `texts[i]` for `glosses[i]`.
 fn llm_scores(
     llm: &dyn TranslationScorer,
     texts: &[&str],
     glosses: &[&Vec<String>],
 ) -> anyhow::Result<Vec<Option<ReplyScore>>> {
-    const CHUNK: usize = 256;
+    in_chunks(
+        llm,
+        texts.len(),
+        256,
+        ("scores", "texts", "candidates scored"),
+        |range| {
+            let g: Vec<&[String]> = glosses[range.clone()]
+                .iter()
+                .map(|g| g.as_slice())
+                .collect();
+            llm.score(&g, &texts[range])
+        },
+    )
+}
+
+/// `ask`'s answers for items `0..len`, asked for `chunk` at a time so that a long run (an LLM
+/// takes seconds per sentence) reports its progress; each chunk must get one answer per item.
+/// `words` name the answers, the items and the progress, e.g. ("scores", "texts",
+/// "candidates scored").
+fn in_chunks<T>(
+    llm: &dyn TranslationScorer,
+    len: usize,
+    chunk: usize,
+    words: (&str, &str, &str),
+    mut ask: impl FnMut(std::ops::Range<usize>) -> anyhow::Result<Vec<T>>,
+) -> anyhow::Result<Vec<T>> {
+    let (answers, items, progress) = words;
     let started = std::time::Instant::now();
-    let mut scores = Vec::with_capacity(texts.len());
-    for (chunk_texts, chunk_glosses) in texts.chunks(CHUNK).zip(glosses.chunks(CHUNK)) {
-        let g: Vec<&[String]> = chunk_glosses.iter().map(|g| g.as_slice()).collect();
-        let chunk = llm.score(&g, chunk_texts)?;
-        if chunk.len() != chunk_texts.len() {
+    let mut all = Vec::with_capacity(len);
+    for begin in (0..len).step_by(chunk) {
+        let range = begin..(begin + chunk).min(len);
+        let wanted = range.len();
+        let got = ask(range)?;
+        if got.len() != wanted {
             bail!(
-                "{} returned {} scores for {} texts",
+                "{} returned {} {answers} for {wanted} {items}",
                 llm.name(),
-                chunk.len(),
-                chunk_texts.len()
+                got.len()
             );
         }
-        scores.extend(chunk);
-        if texts.len() > CHUNK {
+        all.extend(got);
+        if len > chunk {
             eprintln!(
-                "{}: {} of {} candidates scored, {:.0} s",
+                "{}: {} of {len} {progress}, {:.0} s",
                 llm.name(),
-                scores.len(),
-                texts.len(),
+                all.len(),
                 started.elapsed().as_secs_f64()
             );
         }
     }
-    Ok(scores)
+    Ok(all)
 }
 
 /// One source's n-best list with the reverse model's per-gloss log-probability of each
