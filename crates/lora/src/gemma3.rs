@@ -199,18 +199,53 @@ impl Rope {
         }
     }
 
-    /// x [B, H, T, Dh] rotated by position (non-interleaved halves, as candle's `rope` and
-    /// llama.cpp's NEOX mode).
-    fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+    /// x [B, H, T, Dh] at positions `offset..offset + T`, rotated by position
+    /// (non-interleaved halves, as candle's `rope` and llama.cpp's NEOX mode).
+    fn apply(&self, x: Tensor<4>, offset: usize) -> Tensor<4> {
         let [_, _, t, dh] = x.dims();
         let half = dh / 2;
-        let cos = self.cos.clone().narrow(0, 0, t).reshape([1, 1, t, half]);
-        let sin = self.sin.clone().narrow(0, 0, t).reshape([1, 1, t, half]);
+        let cos = self
+            .cos
+            .clone()
+            .narrow(0, offset, t)
+            .reshape([1, 1, t, half]);
+        let sin = self
+            .sin
+            .clone()
+            .narrow(0, offset, t)
+            .reshape([1, 1, t, half]);
         let x1 = x.clone().narrow(3, 0, half);
         let x2 = x.narrow(3, half, half);
         let r1 = x1.clone() * cos.clone() - x2.clone() * sin.clone();
         let r2 = x1 * sin + x2 * cos;
         Tensor::cat(vec![r1, r2], 3)
+    }
+}
+
+/// One block's keys (after RoPE) and values for the positions processed so far:
+/// [B, KVH, P, Dh] each.
+#[derive(Debug, Clone)]
+struct LayerCache {
+    k: Tensor<4>,
+    v: Tensor<4>,
+}
+
+/// The attention keys and values of an already processed prefix, so that continuations of
+/// it need not run it again (a prompt shared by several candidate replies). Built from a
+/// batch of one, it continues any number of rows.
+#[derive(Debug, Clone)]
+pub struct PrefixCache {
+    layers: Vec<LayerCache>,
+}
+
+impl PrefixCache {
+    /// How many positions the prefix covers.
+    pub fn len(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.k.dims()[2])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -245,6 +280,53 @@ pub(crate) fn read_f32(
     let dims = t.dims().to_vec();
     let values = t.flatten_all()?.to_vec1::<f32>()?;
     Ok((dims, values))
+}
+
+/// Dequantizes the 2-D GGUF tensor `name`, stored [rows, cols], to f32 [rows, cols] or, with
+/// `transposed`, [cols, rows]; returns the stored dims and the values. The rows are
+/// dequantized a few at a time into the one result buffer: on a 2-core machine, faulting in
+/// fresh pages for whole-tensor intermediates (candle's dequantized tensor, its copy, the
+/// transposed copy) took longer than the dequantization itself.
+pub(crate) fn read_matrix(
+    content: &gguf_file::Content,
+    file: &mut std::fs::File,
+    name: &str,
+    transposed: bool,
+) -> anyhow::Result<([usize; 2], Vec<f32>)> {
+    /// Rows per step: 64 rows of 640 values are 160 kB, reused by the allocator.
+    const ROWS: usize = 64;
+    let cpu = candle_core::Device::Cpu;
+    let q = content
+        .tensor(file, name, &cpu)
+        .with_context(|| format!("reading tensor {name}"))?;
+    let (rows, cols) = q
+        .shape()
+        .dims2()
+        .with_context(|| format!("tensor {name} is not a matrix"))?;
+    let mut out = if transposed {
+        vec![0.0f32; rows * cols]
+    } else {
+        Vec::with_capacity(rows * cols)
+    };
+    for start in (0..rows).step_by(ROWS) {
+        let n = ROWS.min(rows - start);
+        let ids = candle_core::Tensor::arange(start as u32, (start + n) as u32, &cpu)?;
+        let chunk = q
+            .embedding(&ids)
+            .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
+            .with_context(|| format!("dequantizing {name}"))?;
+        if transposed {
+            for c in 0..cols {
+                let column = &mut out[c * rows + start..c * rows + start + n];
+                for (r, value) in column.iter_mut().enumerate() {
+                    *value = chunk[r * cols + c];
+                }
+            }
+        } else {
+            out.extend_from_slice(&chunk);
+        }
+    }
+    Ok(([rows, cols], out))
 }
 
 /// [rows, cols] row-major -> [cols, rows] row-major.
@@ -308,14 +390,13 @@ impl Gemma3 {
                 |file: &mut std::fs::File, target: Target| -> anyhow::Result<Tensor<2>> {
                     let name = format!("blk.{layer}.{}", target.gguf_name());
                     let (d_in, d_out) = config.projection_shape(target);
-                    let (dims, values) = read_f32(&content, file, &name)?;
+                    let (dims, values) = read_matrix(&content, file, &name, true)?;
                     if dims != [d_out, d_in] {
                         bail!(
                             "{}: tensor {name} has shape {dims:?}, expected [{d_out}, {d_in}]",
                             path.display()
                         );
                     }
-                    let values = transpose(&values, d_out, d_in);
                     Ok(Tensor::from_data(
                         TensorData::new(values, [d_in, d_out]),
                         device,
@@ -338,7 +419,7 @@ impl Gemma3 {
             });
         }
         let matrix = |file: &mut std::fs::File, name: &str| -> anyhow::Result<Tensor<2>> {
-            let (dims, values) = read_f32(&content, file, name)?;
+            let (dims, values) = read_matrix(&content, file, name, false)?;
             if dims != [config.vocab_size, config.d_model] {
                 bail!(
                     "{}: tensor {name} has shape {dims:?}, expected [{}, {}]",
@@ -419,11 +500,25 @@ impl Gemma3 {
     /// ids [B, T] (right-padded; padding is only ever seen by later padding positions, so
     /// the causal mask suffices) -> final-normed hidden states [B, T, d].
     pub fn hidden_states(&self, ids: Tensor<2, Int>, adapters: Option<&Adapters>) -> Tensor<3> {
+        self.hidden_states_after(ids, adapters, None).0
+    }
+
+    /// ids [B, T] continuing `past` (a prefix run through the same adapters, from a batch of
+    /// one or of B) -> the final-normed hidden states [B, T, d] of the new positions and the
+    /// cache of past and new positions together. Without `past`, as [`Self::hidden_states`].
+    pub fn hidden_states_after(
+        &self,
+        ids: Tensor<2, Int>,
+        adapters: Option<&Adapters>,
+        past: Option<&PrefixCache>,
+    ) -> (Tensor<3>, PrefixCache) {
         let [b, t] = ids.dims();
         let c = &self.config;
+        let offset = past.map_or(0, PrefixCache::len);
         assert!(
-            t <= self.max_positions(),
-            "sequence of {t} tokens exceeds the RoPE tables ({})",
+            offset + t <= self.max_positions(),
+            "sequence of {} tokens exceeds the RoPE tables ({})",
+            offset + t,
             self.max_positions()
         );
         let d = c.d_model;
@@ -434,7 +529,8 @@ impl Gemma3 {
             .select(0, ids.reshape([b * t]))
             .mul_scalar((d as f64).sqrt());
         let mut x = x.reshape([b, t, d]);
-        let (global_mask, local_mask) = self.masks(b, t);
+        let (global_mask, local_mask) = self.masks(b, offset, t);
+        let mut layers = Vec::with_capacity(self.blocks.len());
         for (layer, block) in self.blocks.iter().enumerate() {
             let layer_adapters = adapters.map(|a| &a.layers[layer]);
             let scale = adapters.map_or(0.0, |a| a.scale());
@@ -443,9 +539,15 @@ impl Gemma3 {
             } else {
                 (global_mask.clone(), &self.rope_global)
             };
-            x = self.block_forward(block, x, mask, rope, layer_adapters, scale);
+            let past = past.map(|p| &p.layers[layer]);
+            let (y, cache) = self.block_forward(block, x, mask, rope, past, layer_adapters, scale);
+            x = y;
+            layers.push(cache);
         }
-        rms_norm(x, &self.output_norm, c.rms_norm_eps)
+        (
+            rms_norm(x, &self.output_norm, c.rms_norm_eps),
+            PrefixCache { layers },
+        )
     }
 
     /// hidden [N, d] -> logits [N, V].
@@ -454,30 +556,36 @@ impl Gemma3 {
         hidden.matmul(table.clone().transpose())
     }
 
-    /// (global, local) masks [B, H, T, T], true where a key is hidden from a query.
-    fn masks(&self, b: usize, t: usize) -> (Tensor<4, Bool>, Tensor<4, Bool>) {
+    /// (global, local) masks [B, H, T, P + T] for T queries after a prefix of P positions,
+    /// true where a key is hidden from a query.
+    fn masks(&self, b: usize, p: usize, t: usize) -> (Tensor<4, Bool>, Tensor<4, Bool>) {
         let h = self.config.n_heads;
         let window = self.config.sliding_window;
+        let keys = p + t;
         let build = |window: Option<usize>| {
-            let hidden: Vec<bool> = (0..t)
-                .flat_map(|q| (0..t).map(move |k| !(k <= q && window.is_none_or(|w| q - k < w))))
+            let hidden: Vec<bool> = (p..keys)
+                .flat_map(|q| (0..keys).map(move |k| !(k <= q && window.is_none_or(|w| q - k < w))))
                 .collect();
-            Tensor::<2, Bool>::from_data(TensorData::new(hidden, [t, t]), &self.device)
-                .reshape([1, 1, t, t])
-                .expand([b, h, t, t])
+            Tensor::<2, Bool>::from_data(TensorData::new(hidden, [t, keys]), &self.device)
+                .reshape([1, 1, t, keys])
+                .expand([b, h, t, keys])
         };
         (build(None), build(Some(window)))
     }
 
+    /// One block over x [B, T, d] after `past` (its keys and values [1 or B, KVH, P, Dh]);
+    /// returns the block's output and its keys and values of all P + T positions.
+    #[allow(clippy::too_many_arguments)]
     fn block_forward(
         &self,
         block: &Block,
         x: Tensor<3>,
         mask: Tensor<4, Bool>,
         rope: &Rope,
+        past: Option<&LayerCache>,
         adapters: Option<&LayerAdapters>,
         scale: f64,
-    ) -> Tensor<3> {
+    ) -> (Tensor<3>, LayerCache) {
         let c = &self.config;
         let [b, t, _] = x.dims();
         let (h, kvh, dh) = (c.n_heads, c.n_kv_heads, c.head_dim);
@@ -498,20 +606,37 @@ impl Gemma3 {
         let v = project(normed, Target::V)
             .reshape([b, t, kvh, dh])
             .swap_dims(1, 2);
-        let q = rope.apply(rms_norm(q, &block.q_norm, eps));
-        let k = rope.apply(rms_norm(k, &block.k_norm, eps));
+        let offset = past.map_or(0, |p| p.k.dims()[2]);
+        let q = rope.apply(rms_norm(q, &block.q_norm, eps), offset);
+        let k = rope.apply(rms_norm(k, &block.k_norm, eps), offset);
+        // [B, KVH, P + T, Dh]
+        let (k, v) = match past {
+            None => (k, v),
+            Some(past) => {
+                let rows = |x: &Tensor<4>| x.clone().expand([b, kvh, offset, dh]);
+                (
+                    Tensor::cat(vec![rows(&past.k), k], 2),
+                    Tensor::cat(vec![rows(&past.v), v], 2),
+                )
+            }
+        };
+        let cache = LayerCache {
+            k: k.clone(),
+            v: v.clone(),
+        };
+        let keys = offset + t;
         // Grouped-query attention: each key/value head serves H / KVH query heads.
         let repeat = |x: Tensor<4>| {
             if kvh == h {
                 x
             } else {
-                x.reshape([b, kvh, 1, t, dh])
-                    .expand([b, kvh, h / kvh, t, dh])
-                    .reshape([b, h, t, dh])
+                x.reshape([b, kvh, 1, keys, dh])
+                    .expand([b, kvh, h / kvh, keys, dh])
+                    .reshape([b, h, keys, dh])
             }
         };
         let (k, v) = (repeat(k), repeat(v));
-        // [B, H, T, T]
+        // [B, H, T, P + T]
         let scores = q
             .matmul(k.swap_dims(2, 3))
             .mul_scalar(1.0 / (dh as f64).sqrt())
@@ -528,7 +653,7 @@ impl Gemma3 {
         let gate = gelu_approximate(project(normed.clone(), Target::Gate));
         let up = project(normed, Target::Up);
         let down = project(gate * up, Target::Down);
-        x + rms_norm(down, &block.post_ffn_norm, eps)
+        (x + rms_norm(down, &block.post_ffn_norm, eps), cache)
     }
 }
 
@@ -560,8 +685,150 @@ fn rms_norm<const D: usize>(x: Tensor<D>, weight: &Tensor<1>, eps: f64) -> Tenso
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A small Gemma 3 with random weights: grouped-query attention, a sliding window of 3
+    /// on layers 0 and 2, global attention on layer 1.
+    pub(crate) fn random_model(device: &Device) -> Gemma3 {
+        let config = Gemma3Config {
+            vocab_size: 50,
+            d_model: 16,
+            n_layers: 3,
+            n_heads: 4,
+            n_kv_heads: 2,
+            head_dim: 8,
+            d_ff: 32,
+            rms_norm_eps: 1e-6,
+            sliding_window: 3,
+            sliding_window_type: 2,
+            rope_base_global: 1_000_000.0,
+            rope_base_local: 10_000.0,
+            context_length: 64,
+        };
+        let normal = |shape: [usize; 2], std: f64| {
+            Tensor::<2>::random(shape, burn::tensor::Distribution::Normal(0.0, std), device)
+        };
+        let norm = |n: usize| {
+            Tensor::<1>::random([n], burn::tensor::Distribution::Uniform(0.5, 1.5), device)
+        };
+        let blocks = (0..config.n_layers)
+            .map(|_| Block {
+                attn_norm: norm(config.d_model),
+                q_norm: norm(config.head_dim),
+                k_norm: norm(config.head_dim),
+                post_attn_norm: norm(config.d_model),
+                ffn_norm: norm(config.d_model),
+                post_ffn_norm: norm(config.d_model),
+                projections: Target::ALL.map(|target| {
+                    let (d_in, d_out) = config.projection_shape(target);
+                    normal([d_in, d_out], 0.3)
+                }),
+            })
+            .collect();
+        Gemma3 {
+            token_embedding: normal([config.vocab_size, config.d_model], 1.0),
+            output: None,
+            output_norm: norm(config.d_model),
+            blocks,
+            rope_global: Rope::new(config.head_dim, config.rope_base_global, 16, device),
+            rope_local: Rope::new(config.head_dim, config.rope_base_local, 16, device),
+            config,
+            device: device.clone(),
+        }
+    }
+
+    fn ids(rows: &[&[i64]], device: &Device) -> Tensor<2, Int> {
+        let t = rows[0].len();
+        let flat: Vec<i64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        Tensor::from_data(TensorData::new(flat, [rows.len(), t]), device)
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap()
+    }
+
+    fn assert_close(a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn continuing_a_cached_prefix_equals_running_the_whole_sequence() {
+        let device = Device::flex();
+        let model = random_model(&device);
+        let d = model.config.d_model;
+        // Two rows sharing a 5-token prefix, longer than the sliding window of 3.
+        let prefix: &[i64] = &[3, 14, 15, 9, 26];
+        let tails: [&[i64]; 2] = [&[5, 35, 8], &[49, 7, 0]];
+        let whole: Vec<Vec<i64>> = tails.iter().map(|t| [prefix, t].concat()).collect();
+        let full = model.hidden_states(
+            ids(&[whole[0].as_slice(), whole[1].as_slice()], &device),
+            None,
+        );
+        let expected = values(full.narrow(1, 5, 3));
+
+        let (prefix_hidden, cache) = model.hidden_states_after(ids(&[prefix], &device), None, None);
+        assert_eq!(cache.len(), 5);
+        assert_eq!(prefix_hidden.dims(), [1, 5, d]);
+        // The prefix cache of one row continues both rows.
+        let (continued, both) = model.hidden_states_after(ids(&tails, &device), None, Some(&cache));
+        assert_eq!(both.len(), 8);
+        assert_close(&values(continued), &expected);
+        // So does a cache built one token at a time (the last step: one query, 8 keys).
+        let (_, mut cache) = model.hidden_states_after(ids(&[&prefix[..1]], &device), None, None);
+        for &token in &prefix[1..] {
+            cache = model
+                .hidden_states_after(ids(&[&[token]], &device), None, Some(&cache))
+                .1;
+        }
+        let (continued, _) = model.hidden_states_after(ids(&tails, &device), None, Some(&cache));
+        assert_close(&values(continued), &expected);
+    }
+
+    #[test]
+    fn matrices_read_a_few_rows_at_a_time_equal_whole_dequantization() {
+        use candle_core::quantized::{GgmlDType, QTensor};
+        let cpu = candle_core::Device::Cpu;
+        // 150 rows (not a multiple of the 64-row step) of 256 values (one Q4_K block).
+        let values: Vec<f32> = (0..150 * 256)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let tensor = candle_core::Tensor::from_vec(values, (150, 256), &cpu).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("m.gguf");
+        let quantized = [GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::F32]
+            .map(|dtype| QTensor::quantize(&tensor, dtype).unwrap());
+        let names = ["q8", "q4k", "f32"];
+        let tensors: Vec<(&str, &QTensor)> = names.iter().copied().zip(&quantized).collect();
+        let mut file = std::fs::File::create(&path).unwrap();
+        gguf_file::write(&mut file, &[], &tensors).unwrap();
+        drop(file);
+        let (mut file, content) = open_gguf(&path).unwrap();
+        for name in names {
+            let (dims, whole) = read_f32(&content, &mut file, name).unwrap();
+            assert_eq!(dims, [150, 256]);
+            let (stored_dims, rows) = read_matrix(&content, &mut file, name, false).unwrap();
+            assert_eq!(stored_dims, [150, 256]);
+            assert_eq!(rows, whole, "{name}");
+            let (_, transposed) = read_matrix(&content, &mut file, name, true).unwrap();
+            assert_eq!(transposed, transpose(&whole, 150, 256), "{name}");
+        }
+        // A vector is refused, naming the tensor.
+        let bias = QTensor::quantize(&tensor.flatten_all().unwrap(), GgmlDType::F32).unwrap();
+        let path = tmp.path().join("v.gguf");
+        let mut file = std::fs::File::create(&path).unwrap();
+        gguf_file::write(&mut file, &[], &[("bias", &bias)]).unwrap();
+        drop(file);
+        let (mut file, content) = open_gguf(&path).unwrap();
+        let err = read_matrix(&content, &mut file, "bias", true).unwrap_err();
+        assert!(format!("{err:#}").contains("bias"), "{err:#}");
+    }
 
     #[test]
     fn transpose_swaps_rows_and_columns() {
@@ -578,7 +845,7 @@ mod tests {
         let rope = Rope::new(8, 10_000.0, 4, &device);
         let values: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
         let x = Tensor::<4>::from_data(TensorData::new(values, [1, 1, 4, 8]), &device);
-        let y = rope.apply(x.clone());
+        let y = rope.apply(x.clone(), 0);
         let first = |t: Tensor<4>| t.narrow(2, 0, 1).into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(first(x.clone()), first(y.clone()));
         let norms = |t: Tensor<4>| {

@@ -5,6 +5,7 @@
 //! corpus alone with one that brings a pretrained language model's knowledge of the
 //! spoken language.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -26,8 +27,8 @@ use crate::finetune::{
 use crate::gemma3::Gemma3;
 use crate::lora::Adapters;
 
-/// Candidates scored per forward pass: 16 fit well in the 2 cores' caches at CSL-Daily's
-/// lengths.
+/// Replies scored per forward pass (after their shared prompt): 16 fit well in the 2 cores'
+/// caches at CSL-Daily's lengths.
 pub const BATCH_SIZE: usize = 16;
 
 /// The LoRA-tuned Gemma 3 of an adapter folder (`signscope train lora` run, or an exported
@@ -110,21 +111,15 @@ impl LlmScorer {
             .collect()
     }
 
-    /// Scores `texts[i]` as the reply to the prompt for `glosses[i]`, `batch_size` sequences
-    /// per forward pass. `None` for a pair longer than the model's `max_tokens`.
-    pub fn score(
-        &self,
-        glosses: &[&[String]],
-        texts: &[&str],
-        batch_size: usize,
-    ) -> anyhow::Result<Vec<Option<ReplyScore>>> {
+    /// `texts[i]` tokenized as the reply to the prompt for `glosses[i]`.
+    pub fn encode(&self, glosses: &[&[String]], texts: &[&str]) -> anyhow::Result<Vec<Sequence>> {
         anyhow::ensure!(
             glosses.len() == texts.len(),
             "{} gloss sequences and {} texts to score",
             glosses.len(),
             texts.len()
         );
-        let sequences = glosses
+        glosses
             .iter()
             .zip(texts)
             .map(|(g, text)| {
@@ -137,47 +132,168 @@ impl LlmScorer {
                     self.end_of_turn,
                 )
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect()
+    }
+
+    /// The base model and the adapters (for [`score_whole_sequences`]).
+    pub fn model(&self) -> (&Gemma3, &Adapters) {
+        (&self.base, &self.adapters)
+    }
+
+    /// Scores `texts[i]` as the reply to the prompt for `glosses[i]`, `batch_size` sequences
+    /// per forward pass. `None` for a pair longer than the model's `max_tokens`.
+    pub fn score(
+        &self,
+        glosses: &[&[String]],
+        texts: &[&str],
+        batch_size: usize,
+    ) -> anyhow::Result<Vec<Option<ReplyScore>>> {
+        let sequences = self.encode(glosses, texts)?;
         let mut scores = vec![None; sequences.len()];
-        // An empty prompt cannot happen with a chat template; Batch needs one token before
+        // An empty prompt cannot happen with a chat template; scoring needs one token before
         // the reply.
         let fits: Vec<usize> = (0..sequences.len())
             .filter(|&i| sequences[i].len() <= self.max_tokens && !sequences[i].prompt.is_empty())
             .collect();
-        for chunk in fits.chunks(batch_size.max(1)) {
-            let rows: Vec<&Sequence> = chunk.iter().map(|&i| &sequences[i]).collect();
-            for (&i, score) in chunk.iter().zip(self.score_batch(&rows)) {
-                scores[i] = Some(score);
-            }
+        let rows: Vec<&Sequence> = fits.iter().map(|&i| &sequences[i]).collect();
+        let scored = score_replies(&self.base, Some(&self.adapters), &rows, batch_size);
+        for (&i, score) in fits.iter().zip(scored) {
+            scores[i] = Some(score);
         }
         Ok(scores)
     }
+}
 
-    /// Reply log-probabilities of one padded batch.
-    fn score_batch(&self, rows: &[&Sequence]) -> Vec<ReplyScore> {
+/// The teacher-forced log-probability of each sequence's reply given its prompt. Sequences
+/// with the same prompt (an n-best list: the candidates of one source) run it once, and
+/// their replies continue its cached keys and values, `batch_size` replies per forward pass:
+/// on CSL-Daily a prompt is several times longer than a reply. Every prompt must have at
+/// least one token and every reply one (the end of turn).
+pub fn score_replies(
+    base: &Gemma3,
+    adapters: Option<&Adapters>,
+    sequences: &[&Sequence],
+    batch_size: usize,
+) -> Vec<ReplyScore> {
+    let device = base.device();
+    let d = base.config.d_model;
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: HashMap<&[u32], usize> = HashMap::new();
+    for (i, s) in sequences.iter().enumerate() {
+        let g = *group_of.entry(s.prompt.as_slice()).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
+    let mut scores = vec![
+        ReplyScore {
+            log_prob: 0.0,
+            tokens: 0
+        };
+        sequences.len()
+    ];
+    for members in groups {
+        let prompt = &sequences[members[0]].prompt;
+        let p = prompt.len();
+        let ids = Tensor::<2, Int>::from_data(
+            TensorData::new(prompt.iter().map(|&id| id as i64).collect(), [1, p]),
+            device,
+        );
+        let (hidden, cache) = base.hidden_states_after(ids, adapters, None);
+        // The prompt's last position predicts every reply's first token.
+        let first = log_softmax(base.logits(hidden.narrow(1, p - 1, 1).reshape([1, d])), 1);
+        let first: Vec<f32> = first
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32 log-probabilities");
+        for &i in &members {
+            let reply = &sequences[i].reply;
+            scores[i] = ReplyScore {
+                log_prob: f64::from(first[reply[0] as usize]),
+                tokens: reply.len(),
+            };
+        }
+        for chunk in members.chunks(batch_size.max(1)) {
+            // Reply token j predicts token j + 1; the last one predicts nothing.
+            let len = chunk
+                .iter()
+                .map(|&i| sequences[i].reply.len() - 1)
+                .max()
+                .unwrap_or(0);
+            if len == 0 {
+                continue;
+            }
+            let mut ids = vec![0i64; chunk.len() * len];
+            let (mut predict_at, mut targets) = (Vec::new(), Vec::new());
+            for (row, &i) in chunk.iter().enumerate() {
+                let reply = &sequences[i].reply;
+                for j in 0..reply.len() - 1 {
+                    ids[row * len + j] = reply[j] as i64;
+                    predict_at.push((row * len + j) as i64);
+                    targets.push(reply[j + 1] as i64);
+                }
+            }
+            let n = targets.len();
+            let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [chunk.len(), len]), device);
+            // Right padding is only ever seen by later padding positions.
+            let (hidden, _) = base.hidden_states_after(ids, adapters, Some(&cache));
+            let at = Tensor::<1, Int>::from_data(TensorData::new(predict_at, [n]), device);
+            let logits = base.logits(hidden.reshape([chunk.len() * len, d]).select(0, at)); // [n, V]
+            let targets = Tensor::<2, Int>::from_data(TensorData::new(targets, [n, 1]), device);
+            let picked: Vec<f32> = log_softmax(logits, 1)
+                .gather(1, targets)
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("f32 log-probabilities");
+            let mut picked = picked.into_iter();
+            for &i in chunk {
+                let later: f64 = picked
+                    .by_ref()
+                    .take(sequences[i].reply.len() - 1)
+                    .map(f64::from)
+                    .sum();
+                scores[i].log_prob += later;
+            }
+        }
+    }
+    scores
+}
+
+/// The same scores the way training computes them: every sequence run whole, prompt and
+/// reply, `batch_size` per padded forward pass. The reference [`score_replies`] is tested and
+/// benchmarked against.
+pub fn score_whole_sequences(
+    base: &Gemma3,
+    adapters: Option<&Adapters>,
+    sequences: &[&Sequence],
+    batch_size: usize,
+) -> Vec<ReplyScore> {
+    let mut scores = Vec::with_capacity(sequences.len());
+    for rows in sequences.chunks(batch_size.max(1)) {
         let batch = Batch::new(rows);
         let n = batch.targets.len();
-        let logits = reply_logits(&self.base, Some(&self.adapters), &batch); // [n, V]
         let targets = Tensor::<2, Int>::from_data(
             TensorData::new(batch.targets.clone(), [n, 1]),
-            self.base.device(),
+            base.device(),
         );
         // [n, 1]
-        let picked = log_softmax(logits, 1).gather(1, targets);
-        let values: Vec<f32> = picked
+        let picked: Vec<f32> = log_softmax(reply_logits(base, adapters, &batch), 1)
+            .gather(1, targets)
             .into_data()
             .convert::<f32>()
             .try_into_vec::<f32>()
             .expect("f32 log-probabilities");
         // Batch::new lays the reply tokens out row after row.
-        let mut values = values.into_iter();
-        rows.iter()
-            .map(|s| ReplyScore {
-                log_prob: values.by_ref().take(s.reply.len()).map(f64::from).sum(),
-                tokens: s.reply.len(),
-            })
-            .collect()
+        let mut picked = picked.into_iter();
+        scores.extend(rows.iter().map(|s| ReplyScore {
+            log_prob: picked.by_ref().take(s.reply.len()).map(f64::from).sum(),
+            tokens: s.reply.len(),
+        }));
     }
+    scores
 }
 
 /// The LLM as `eval slt` / `translate`'s `--llm-rescore`.
@@ -231,4 +347,46 @@ fn adapter_config(dir: &Path) -> anyhow::Result<FinetuneConfig> {
         );
     }
     FinetuneConfig::load(&dir.join("config.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_prompts_score_as_whole_sequences_do() {
+        let device = Device::flex();
+        let base = crate::gemma3::tests::random_model(&device);
+        let sequence = |prompt: &[u32], reply: &[u32]| Sequence {
+            id: String::new(),
+            prompt: prompt.to_vec(),
+            reply: reply.to_vec(),
+        };
+        // Two sources' n-best lists, interleaved, with replies of one to four tokens.
+        let sequences = [
+            sequence(&[2, 7, 1, 8], &[11, 12, 13, 1]),
+            sequence(&[2, 7, 1, 8], &[11, 1]),
+            sequence(&[2, 8, 3], &[40, 41, 1]),
+            sequence(&[2, 7, 1, 8], &[1]),
+            sequence(&[2, 7, 1, 8], &[12, 11, 13, 1]),
+            sequence(&[2, 8, 3], &[41, 1]),
+        ];
+        let rows: Vec<&Sequence> = sequences.iter().collect();
+        let expected: Vec<f64> = score_whole_sequences(&base, None, &rows, 16)
+            .iter()
+            .map(|s| s.log_prob)
+            .collect();
+        for batch_size in [1, 2, 16] {
+            let scores = score_replies(&base, None, &rows, batch_size);
+            for ((score, expected), s) in scores.iter().zip(&expected).zip(&sequences) {
+                assert_eq!(score.tokens, s.reply.len());
+                assert!(
+                    (score.log_prob - expected).abs() < 1e-3,
+                    "batch {batch_size}: {score:?} vs {expected}"
+                );
+            }
+        }
+        // Different replies score differently (the comparison above is not vacuous).
+        assert!((expected[0] - expected[4]).abs() > 1e-3, "{expected:?}");
+    }
 }
