@@ -1,7 +1,8 @@
 //! Speed of LLM rescoring (`--llm-rescore`): loading the LoRA-tuned Gemma-3-270m into burn,
-//! and scoring n-best lists with each source's prompt run once for all its candidates,
-//! against the reference of running every candidate's whole sequence (how training computes
-//! the same numbers), measured in the same run. Medians of 3 runs. Not a test.
+//! and scoring n-best lists with each source's prompt run once for all its candidates, and
+//! with the prompts' common opening run once for all sources as `LlmScorer` does, against
+//! the reference of running every candidate's whole sequence (how training computes the same
+//! numbers), measured in the same run. Medians of 3 runs. Not a test.
 //!
 //!     cargo bench -p signscope-lora --bench rescore -- [ADAPTERS] [TRANSLATOR] [SENTENCES]
 //!
@@ -124,11 +125,19 @@ fn main() -> anyhow::Result<()> {
         reply as f64 / rows.len() as f64
     );
     let (base, lora) = scorer.model();
-    let (shared_s, shared) = timed(|| score_replies(base, Some(lora), &rows, BATCH_SIZE));
+    let template = scorer.template();
+    println!(
+        "prompt opening shared by all sources: {} tokens",
+        template.len()
+    );
+    let (shared_s, shared) = timed(|| score_replies(base, Some(lora), None, &rows, BATCH_SIZE));
+    let (template_s, with_template) =
+        timed(|| score_replies(base, Some(lora), Some(template), &rows, BATCH_SIZE));
     let (whole_s, whole) = timed(|| score_whole_sequences(base, Some(lora), &rows, BATCH_SIZE));
     let largest_difference = shared
         .iter()
-        .zip(&whole)
+        .chain(&with_template)
+        .zip(whole.iter().chain(&whole))
         .map(|(a, b)| (a.log_prob - b.log_prob).abs())
         .fold(0.0, f64::max);
     let per_sentence = |s: f64| 1000.0 * s / sources.len() as f64;
@@ -137,12 +146,17 @@ fn main() -> anyhow::Result<()> {
         per_sentence(whole_s),
         rows.len() as f64 / whole_s
     );
-    println!(
-        "shared prompts:              {shared_s:.2} s, {:.0} ms per sentence, {:.1} candidates/s ({:.2}x the reference)",
-        per_sentence(shared_s),
-        rows.len() as f64 / shared_s,
-        whole_s / shared_s
-    );
+    for (name, seconds) in [
+        ("each source's prompt once: ", shared_s),
+        ("+ the opening once (used): ", template_s),
+    ] {
+        println!(
+            "{name} {seconds:.2} s, {:.0} ms per sentence, {:.1} candidates/s ({:.2}x the reference)",
+            per_sentence(seconds),
+            rows.len() as f64 / seconds,
+            whole_s / seconds
+        );
+    }
     println!(
         "largest difference of a candidate's log-probability: {largest_difference:.2e}; peak RSS {:.2} GB",
         peak_rss_gb()

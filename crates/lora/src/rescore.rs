@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::Context;
 
@@ -24,7 +24,7 @@ use tokenizers::Tokenizer;
 use crate::finetune::{
     Batch, FinetuneConfig, Sequence, end_of_turn_id, render_prompt, reply_logits,
 };
-use crate::gemma3::Gemma3;
+use crate::gemma3::{Gemma3, PrefixCache};
 use crate::lora::Adapters;
 
 /// Replies scored per forward pass (after their shared prompt): 16 fit well in the 2 cores'
@@ -47,6 +47,45 @@ pub struct LlmScorer {
     /// KV cache: generating with the f32 burn port above would be several times slower);
     /// loaded on the first [`TranslationScorer::translate`].
     generator: Mutex<Option<LlmTranslator<GgufChatModel>>>,
+    /// The opening every prompt shares (the system message and the user message up to the
+    /// glosses), run once; made on the first [`LlmScorer::score`].
+    template: OnceLock<SharedPrefix>,
+}
+
+/// Tokens at the start of many prompts and their run through the model, which
+/// [`score_replies`] continues for every prompt that starts with them.
+pub struct SharedPrefix {
+    tokens: Vec<u32>,
+    cache: PrefixCache,
+}
+
+impl SharedPrefix {
+    /// Runs `tokens` (at least one) through the model.
+    pub fn new(base: &Gemma3, adapters: Option<&Adapters>, tokens: Vec<u32>) -> Self {
+        let (_, cache) =
+            base.hidden_states_after(token_ids(&tokens, base.device()), adapters, None);
+        Self { tokens, cache }
+    }
+
+    /// How many tokens it covers.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+}
+
+/// One sequence of token ids as a batch of one, [1, T].
+fn token_ids(tokens: &[u32], device: &Device) -> Tensor<2, Int> {
+    Tensor::from_data(
+        TensorData::new(
+            tokens.iter().map(|&id| id as i64).collect(),
+            [1, tokens.len()],
+        ),
+        device,
+    )
 }
 
 pub use signscope_slt::rerank::ReplyScore;
@@ -75,6 +114,7 @@ impl LlmScorer {
             max_tokens: config.model.max_tokens,
             config,
             generator: Mutex::new(None),
+            template: OnceLock::new(),
         })
     }
 
@@ -135,6 +175,27 @@ impl LlmScorer {
             .collect()
     }
 
+    /// The opening all prompts share, run through the model once (on first use).
+    pub fn template(&self) -> &SharedPrefix {
+        self.template.get_or_init(|| self.template_prefix())
+    }
+
+    /// The tokens two prompts for unrelated glosses share (all but the glosses and what
+    /// follows them), run through the model.
+    fn template_prefix(&self) -> SharedPrefix {
+        let tokens = |gloss: &str| {
+            self.tokenizer
+                .encode(render_prompt(&[gloss.to_string()], &self.options), true)
+                .map(|e| e.get_ids().to_vec())
+                .unwrap_or_default()
+        };
+        let (a, b) = (tokens("MORGEN"), tokens("我"));
+        let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        // At least one token must be left to run per prompt (the one before the reply).
+        let common = common.min(a.len().saturating_sub(1)).max(1);
+        SharedPrefix::new(&self.base, Some(&self.adapters), a[..common].to_vec())
+    }
+
     /// The base model and the adapters (for [`score_whole_sequences`]).
     pub fn model(&self) -> (&Gemma3, &Adapters) {
         (&self.base, &self.adapters)
@@ -156,7 +217,13 @@ impl LlmScorer {
             .filter(|&i| sequences[i].len() <= self.max_tokens && !sequences[i].prompt.is_empty())
             .collect();
         let rows: Vec<&Sequence> = fits.iter().map(|&i| &sequences[i]).collect();
-        let scored = score_replies(&self.base, Some(&self.adapters), &rows, batch_size);
+        let scored = score_replies(
+            &self.base,
+            Some(&self.adapters),
+            Some(self.template()),
+            &rows,
+            batch_size,
+        );
         for (&i, score) in fits.iter().zip(scored) {
             scores[i] = Some(score);
         }
@@ -167,11 +234,13 @@ impl LlmScorer {
 /// The teacher-forced log-probability of each sequence's reply given its prompt. Sequences
 /// with the same prompt (an n-best list: the candidates of one source) run it once, and
 /// their replies continue its cached keys and values, `batch_size` replies per forward pass:
-/// on CSL-Daily a prompt is several times longer than a reply. Every prompt must have at
-/// least one token and every reply one (the end of turn).
+/// on CSL-Daily a prompt is several times longer than a reply. A prompt that starts with
+/// `shared`'s tokens (and is longer) runs only the rest. Every prompt must have at least one
+/// token and every reply one (the end of turn).
 pub fn score_replies(
     base: &Gemma3,
     adapters: Option<&Adapters>,
+    shared: Option<&SharedPrefix>,
     sequences: &[&Sequence],
     batch_size: usize,
 ) -> Vec<ReplyScore> {
@@ -195,14 +264,16 @@ pub fn score_replies(
     ];
     for members in groups {
         let prompt = &sequences[members[0]].prompt;
-        let p = prompt.len();
-        let ids = Tensor::<2, Int>::from_data(
-            TensorData::new(prompt.iter().map(|&id| id as i64).collect(), [1, p]),
-            device,
-        );
-        let (hidden, cache) = base.hidden_states_after(ids, adapters, None);
+        let (hidden, cache) = match shared {
+            Some(shared) if prompt.len() > shared.len() && prompt.starts_with(&shared.tokens) => {
+                let rest = token_ids(&prompt[shared.len()..], device);
+                base.hidden_states_after(rest, adapters, Some(&shared.cache))
+            }
+            _ => base.hidden_states_after(token_ids(prompt, device), adapters, None),
+        };
         // The prompt's last position predicts every reply's first token.
-        let first = log_softmax(base.logits(hidden.narrow(1, p - 1, 1).reshape([1, d])), 1);
+        let last = hidden.dims()[1] - 1;
+        let first = log_softmax(base.logits(hidden.narrow(1, last, 1).reshape([1, d])), 1);
         let first: Vec<f32> = first
             .into_data()
             .convert::<f32>()
@@ -376,13 +447,24 @@ mod tests {
             .iter()
             .map(|s| s.log_prob)
             .collect();
-        for batch_size in [1, 2, 16] {
-            let scores = score_replies(&base, None, &rows, batch_size);
+        // [2] starts both prompts; [2, 7, 1] only the first source's; [2, 7, 1, 8] is all
+        // of its prompt, which must still run its last token.
+        let prefixes: Vec<Option<SharedPrefix>> = [&[2u32][..], &[2, 7, 1], &[2, 7, 1, 8]]
+            .iter()
+            .map(|tokens| Some(SharedPrefix::new(&base, None, tokens.to_vec())))
+            .chain([None])
+            .collect();
+        for (batch_size, shared) in [1, 2, 16]
+            .into_iter()
+            .flat_map(|b| prefixes.iter().map(move |p| (b, p.as_ref())))
+        {
+            let scores = score_replies(&base, None, shared, &rows, batch_size);
             for ((score, expected), s) in scores.iter().zip(&expected).zip(&sequences) {
                 assert_eq!(score.tokens, s.reply.len());
                 assert!(
                     (score.log_prob - expected).abs() < 1e-3,
-                    "batch {batch_size}: {score:?} vs {expected}"
+                    "batch {batch_size}, prefix of {:?}: {score:?} vs {expected}",
+                    shared.map(SharedPrefix::len)
                 );
             }
         }
