@@ -42,6 +42,8 @@ fn timed<T>(mut f: impl FnMut() -> T) -> (f64, T) {
     let mut times = Vec::with_capacity(RUNS);
     let mut last = None;
     for _ in 0..RUNS {
+        // The previous result goes first, so that two loaded models never overlap.
+        drop(last.take());
         let started = Instant::now();
         last = Some(f());
         times.push(started.elapsed().as_secs_f64());
