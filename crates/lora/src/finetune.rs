@@ -174,31 +174,70 @@ pub fn load_sequences(
 /// position that predicts it and the token itself.
 #[derive(Debug, Clone)]
 pub struct Batch {
+    /// Tokens every row starts with, run once for the whole batch (empty: none shared).
+    pub shared: Vec<i64>,
+    /// The rest of each row, right-padded: [rows, len].
     pub ids: Vec<i64>,
     pub rows: usize,
     pub len: usize,
+    /// Positions in `ids` (flattened) that predict `targets`.
     pub predict_at: Vec<i64>,
     pub targets: Vec<i64>,
 }
 
 impl Batch {
+    /// Every row run whole.
     pub fn new(sequences: &[&Sequence]) -> Self {
-        let len = sequences.iter().map(|s| s.len()).max().unwrap_or(1);
+        Self::after(sequences, 0)
+    }
+
+    /// The tokens all rows' prompts start with (SCOPE's system message and the user
+    /// message up to the glosses: about three quarters of a CSL-Daily prompt) run once and
+    /// continued by every row; the rest as [`Batch::new`]. The loss and its gradients are
+    /// the same, up to rounding.
+    pub fn sharing_prefix(sequences: &[&Sequence]) -> Self {
+        let first = sequences.first().map_or(&[][..], |s| s.prompt.as_slice());
+        let common = sequences.iter().skip(1).fold(first.len(), |n, s| {
+            n.min(
+                first
+                    .iter()
+                    .zip(&s.prompt)
+                    .take_while(|(a, b)| a == b)
+                    .count(),
+            )
+        });
+        // The last prompt token predicts the first reply token: it stays in every row.
+        let shortest = sequences.iter().map(|s| s.prompt.len()).min().unwrap_or(0);
+        Self::after(sequences, common.min(shortest.saturating_sub(1)))
+    }
+
+    /// Rows from position `shared` on, the first `shared` tokens (common to all) apart.
+    fn after(sequences: &[&Sequence], shared: usize) -> Self {
+        let len = sequences
+            .iter()
+            .map(|s| s.len() - shared)
+            .max()
+            .unwrap_or(1);
         let mut ids = vec![0i64; sequences.len() * len];
         let (mut predict_at, mut targets) = (Vec::new(), Vec::new());
         for (row, s) in sequences.iter().enumerate() {
-            let tokens = s.prompt.iter().chain(&s.reply);
+            let tokens = s.prompt.iter().chain(&s.reply).skip(shared);
             for (t, &id) in tokens.enumerate() {
                 ids[row * len + t] = id as i64;
             }
             for (j, &id) in s.reply.iter().enumerate() {
                 // Position p predicts token p + 1.
-                let p = s.prompt.len() + j - 1;
+                let p = s.prompt.len() + j - 1 - shared;
                 predict_at.push((row * len + p) as i64);
                 targets.push(id as i64);
             }
         }
+        let shared = sequences
+            .first()
+            .map(|s| s.prompt[..shared].iter().map(|&id| id as i64).collect())
+            .unwrap_or_default();
         Self {
+            shared,
             ids,
             rows: sequences.len(),
             len,
@@ -222,7 +261,16 @@ pub fn reply_logits(base: &Gemma3, adapters: Option<&Adapters>, batch: &Batch) -
         TensorData::new(batch.ids.clone(), [batch.rows, batch.len]),
         device,
     );
-    let hidden = base.hidden_states(ids, adapters);
+    let hidden = if batch.shared.is_empty() {
+        base.hidden_states(ids, adapters)
+    } else {
+        let shared = Tensor::<2, Int>::from_data(
+            TensorData::new(batch.shared.clone(), [1, batch.shared.len()]),
+            device,
+        );
+        let (_, cache) = base.hidden_states_after(shared, adapters, None);
+        base.hidden_states_after(ids, adapters, Some(&cache)).0
+    };
     let d = base.config.d_model;
     let n = batch.targets.len();
     let at = Tensor::<1, Int>::from_data(TensorData::new(batch.predict_at.clone(), [n]), device);
@@ -273,7 +321,7 @@ impl TrainTask for FinetuneTask {
             .into_iter()
             .map(|indices| {
                 let rows: Vec<&Sequence> = indices.iter().map(|&i| &self.train[i]).collect();
-                Batch::new(&rows)
+                Batch::sharing_prefix(&rows)
             })
             .collect()
     }
@@ -311,7 +359,7 @@ pub fn dev_nll(
     let (mut sum, mut tokens) = (0.0f64, 0usize);
     for chunk in sequences.chunks(batch_size.max(1)) {
         let rows: Vec<&Sequence> = chunk.iter().collect();
-        let loss = batch_loss(base, adapters, &Batch::new(&rows), 0.0);
+        let loss = batch_loss(base, adapters, &Batch::sharing_prefix(&rows), 0.0);
         sum += loss.nll_sum.into_scalar::<f64>();
         tokens += loss.tokens;
     }
@@ -333,6 +381,7 @@ pub fn load_tokenizer(path: &Path) -> anyhow::Result<Tokenizer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gemma3::Target;
 
     #[test]
     fn batch_predicts_each_reply_token_from_the_position_before_it() {
@@ -354,6 +403,103 @@ mod tests {
         assert_eq!(batch.targets, [20, 106, 21, 22, 106]);
         for (&at, &target) in batch.predict_at.iter().zip(&batch.targets) {
             assert_eq!(batch.ids[at as usize + 1], target);
+        }
+    }
+
+    #[test]
+    fn a_shared_prefix_runs_once_and_keeps_the_predicting_positions() {
+        let a = Sequence {
+            id: "a".into(),
+            prompt: vec![2, 10, 11, 12],
+            reply: vec![20, 106],
+        };
+        let b = Sequence {
+            id: "b".into(),
+            prompt: vec![2, 10, 11],
+            reply: vec![21, 22, 106],
+        };
+        let batch = Batch::sharing_prefix(&[&a, &b]);
+        // [2, 10, 11] is common, but b's last prompt token must predict its reply.
+        assert_eq!(batch.shared, [2, 10]);
+        assert_eq!((batch.rows, batch.len), (2, 4));
+        assert_eq!(batch.ids, [11, 12, 20, 106, 11, 21, 22, 106]);
+        assert_eq!(batch.predict_at, [1, 2, 4, 5, 6]);
+        assert_eq!(batch.targets, [20, 106, 21, 22, 106]);
+        // One sequence shares everything up to its last prompt token.
+        assert_eq!(Batch::sharing_prefix(&[&a]).shared, [2, 10, 11]);
+    }
+
+    #[test]
+    fn sharing_the_prefix_keeps_the_loss_and_its_gradients() {
+        use burn::module::Param;
+        use burn::tensor::Distribution;
+        let device = signscope_nn::training_device();
+        device.seed(3);
+        let base = crate::gemma3::tests::random_model(&device);
+        let config = LoraConfig {
+            rank: 2,
+            alpha: 4.0,
+            targets: vec![Target::Q, Target::K, Target::V, Target::Down],
+        };
+        let mut adapters = Adapters::new(&base.config, &config, &device);
+        for layer in &mut adapters.layers {
+            for adapter in [&mut layer.q, &mut layer.k, &mut layer.v, &mut layer.down]
+                .into_iter()
+                .flatten()
+            {
+                let dims = adapter.b.val().dims();
+                adapter.b = Param::from_tensor(Tensor::random(
+                    dims,
+                    Distribution::Normal(0.0, 0.3),
+                    &device,
+                ));
+            }
+        }
+        let sequence = |prompt: &[u32], reply: &[u32]| Sequence {
+            id: String::new(),
+            prompt: prompt.to_vec(),
+            reply: reply.to_vec(),
+        };
+        let rows = [
+            sequence(&[2, 7, 1, 8, 2, 8], &[30, 31, 1]),
+            sequence(&[2, 7, 1, 8, 4], &[33, 1]),
+            sequence(&[2, 7, 1, 9], &[30, 35, 36, 1]),
+        ];
+        let rows: Vec<&Sequence> = rows.iter().collect();
+        let step = |batch: &Batch| {
+            let loss = batch_loss(&base, Some(&adapters), batch, 0.1);
+            let value = loss.mean.clone().into_scalar::<f32>();
+            let grads = loss.mean.backward();
+            let gradients: Vec<f32> = adapters
+                .layers
+                .iter()
+                .flat_map(|l| [&l.q, &l.k, &l.v, &l.down])
+                .flatten()
+                .flat_map(|a| [a.a.val(), a.b.val()])
+                .flat_map(|t| {
+                    t.grad(&grads)
+                        .expect("every adapter matrix has a gradient")
+                        .into_data()
+                        .convert::<f32>()
+                        .try_into_vec::<f32>()
+                        .unwrap()
+                })
+                .collect();
+            (value, gradients)
+        };
+        let shared = Batch::sharing_prefix(&rows);
+        assert_eq!(shared.shared.len(), 3);
+        let (whole_loss, whole_grads) = step(&Batch::new(&rows));
+        let (shared_loss, shared_grads) = step(&shared);
+        assert!(
+            (whole_loss - shared_loss).abs() < 1e-5,
+            "{whole_loss} vs {shared_loss}"
+        );
+        assert_eq!(whole_grads.len(), shared_grads.len());
+        let largest = whole_grads.iter().map(|g| g.abs()).fold(0.0f32, f32::max);
+        assert!(largest > 1e-3, "the gradients vanish ({largest})");
+        for (w, s) in whole_grads.iter().zip(&shared_grads) {
+            assert!((w - s).abs() < 1e-4 * largest.max(1.0), "{w} vs {s}");
         }
     }
 
