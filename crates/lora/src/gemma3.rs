@@ -16,7 +16,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu_approximate, softmax};
+use burn::tensor::activation::{softmax, tanh};
 use candle_core::quantized::gguf_file;
 
 use crate::lora::{Adapter, Adapters, LayerAdapters};
@@ -650,7 +650,7 @@ impl Gemma3 {
 
         // GELU-gated feed-forward.
         let normed = rms_norm(x.clone(), &block.ffn_norm, eps);
-        let gate = gelu_approximate(project(normed.clone(), Target::Gate));
+        let gate = gelu_tanh(project(normed.clone(), Target::Gate));
         let up = project(normed, Target::Up);
         let down = project(gate * up, Target::Down);
         (x + rms_norm(down, &block.post_ffn_norm, eps), cache)
@@ -668,6 +668,16 @@ fn project(x: Tensor<3>, weight: &Tensor<2>, adapter: Option<&Adapter>, scale: f
         y = y + adapter.delta(x).mul_scalar(scale);
     }
     y.reshape([b, t, d_out])
+}
+
+/// GELU, tanh approximation: 0.5 · x · (1 + tanh(sqrt(2/π) · (x + 0.044715 · x³))), as
+/// burn's `gelu_approximate`, but with x³ multiplied out: burn raises to the power 3 with
+/// `powf`, which cost 4 % of a rescoring run.
+fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+    let cube = x.clone() * x.clone() * x.clone();
+    let inner = (x.clone() + cube * 0.044715) * SQRT_2_OVER_PI;
+    (x * (tanh(inner) + 1)) * 0.5
 }
 
 /// x / sqrt(mean(x²) + eps) · w over the last dimension.
@@ -828,6 +838,19 @@ pub(crate) mod tests {
         let (mut file, content) = open_gguf(&path).unwrap();
         let err = read_matrix(&content, &mut file, "bias", true).unwrap_err();
         assert!(format!("{err:#}").contains("bias"), "{err:#}");
+    }
+
+    #[test]
+    fn gelu_tanh_equals_burns_gelu_approximate() {
+        let device = Device::flex();
+        let x = Tensor::<2>::from_data(
+            TensorData::new((0..64).map(|i| (i as f32 - 32.0) / 6.0).collect(), [8, 8]),
+            &device,
+        );
+        assert_close(
+            &values(gelu_tanh(x.clone())),
+            &values(burn::tensor::activation::gelu_approximate(x)),
+        );
     }
 
     #[test]
