@@ -312,14 +312,7 @@ pub fn score_replies(
             let (hidden, _) = base.hidden_states_after(ids, adapters, Some(&cache));
             let at = Tensor::<1, Int>::from_data(TensorData::new(predict_at, [n]), device);
             let logits = base.logits(hidden.reshape([chunk.len() * len, d]).select(0, at)); // [n, V]
-            let targets = Tensor::<2, Int>::from_data(TensorData::new(targets, [n, 1]), device);
-            let picked: Vec<f32> = log_softmax(logits, 1)
-                .gather(1, targets)
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("f32 log-probabilities");
-            let mut picked = picked.into_iter();
+            let mut picked = target_log_probs(logits, targets).into_iter();
             for &i in chunk {
                 let later: f64 = picked
                     .by_ref()
@@ -331,6 +324,18 @@ pub fn score_replies(
         }
     }
     scores
+}
+
+/// log_softmax(logits [n, V])[i, targets[i]] for each of the n rows.
+fn target_log_probs(logits: Tensor<2>, targets: Vec<i64>) -> Vec<f32> {
+    let n = targets.len();
+    let targets = Tensor::<2, Int>::from_data(TensorData::new(targets, [n, 1]), &logits.device());
+    log_softmax(logits, 1)
+        .gather(1, targets)
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 log-probabilities")
 }
 
 /// The same scores the way training computes them: every sequence run whole, prompt and
@@ -345,20 +350,9 @@ pub fn score_whole_sequences(
     let mut scores = Vec::with_capacity(sequences.len());
     for rows in sequences.chunks(batch_size.max(1)) {
         let batch = Batch::new(rows);
-        let n = batch.targets.len();
-        let targets = Tensor::<2, Int>::from_data(
-            TensorData::new(batch.targets.clone(), [n, 1]),
-            base.device(),
-        );
-        // [n, 1]
-        let picked: Vec<f32> = log_softmax(reply_logits(base, adapters, &batch), 1)
-            .gather(1, targets)
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .expect("f32 log-probabilities");
+        let logits = reply_logits(base, adapters, &batch);
         // Batch::new lays the reply tokens out row after row.
-        let mut picked = picked.into_iter();
+        let mut picked = target_log_probs(logits, batch.targets).into_iter();
         scores.extend(rows.iter().map(|s| ReplyScore {
             log_prob: picked.by_ref().take(s.reply.len()).map(f64::from).sum(),
             tokens: s.reply.len(),
