@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use signscope_corpus::Split;
-use signscope_lora::rescore::{BATCH_SIZE, LlmScorer, score_replies, score_whole_sequences};
+use signscope_lora::rescore::{
+    BATCH_SIZE, LlmScorer, SharedPrefix, score_replies, score_whole_sequences,
+};
 use signscope_slt::data::load_split;
 use signscope_slt::translator::bundled_model_dir;
 use signscope_slt::{DecodeOptions, Translator};
@@ -130,11 +132,11 @@ fn main() -> anyhow::Result<()> {
     let template = scorer.template();
     println!(
         "prompt opening shared by all sources: {} tokens",
-        template.len()
+        template.map_or(0, SharedPrefix::len)
     );
     let (shared_s, shared) = timed(|| score_replies(base, Some(lora), None, &rows, BATCH_SIZE));
     let (template_s, with_template) =
-        timed(|| score_replies(base, Some(lora), Some(template), &rows, BATCH_SIZE));
+        timed(|| score_replies(base, Some(lora), template, &rows, BATCH_SIZE));
     let (whole_s, whole) = timed(|| score_whole_sequences(base, Some(lora), &rows, BATCH_SIZE));
     let largest_difference = shared
         .iter()

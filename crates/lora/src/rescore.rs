@@ -48,8 +48,9 @@ pub struct LlmScorer {
     /// loaded on the first [`TranslationScorer::translate`].
     generator: Mutex<Option<LlmTranslator<GgufChatModel>>>,
     /// The opening every prompt shares (the system message and the user message up to the
-    /// glosses), run once; made on the first [`LlmScorer::score`].
-    template: OnceLock<SharedPrefix>,
+    /// glosses), run once; made on the first [`LlmScorer::score`]. `None` when two prompts
+    /// share no token that can be split off.
+    template: OnceLock<Option<SharedPrefix>>,
 }
 
 /// Tokens at the start of many prompts and their run through the model, which
@@ -176,13 +177,15 @@ impl LlmScorer {
     }
 
     /// The opening all prompts share, run through the model once (on first use).
-    pub fn template(&self) -> &SharedPrefix {
-        self.template.get_or_init(|| self.template_prefix())
+    pub fn template(&self) -> Option<&SharedPrefix> {
+        self.template
+            .get_or_init(|| self.template_prefix())
+            .as_ref()
     }
 
     /// The tokens two prompts for unrelated glosses share (all but the glosses and what
     /// follows them), run through the model.
-    fn template_prefix(&self) -> SharedPrefix {
+    fn template_prefix(&self) -> Option<SharedPrefix> {
         let tokens = |gloss: &str| {
             self.tokenizer
                 .encode(render_prompt(&[gloss.to_string()], &self.options), true)
@@ -192,8 +195,9 @@ impl LlmScorer {
         let (a, b) = (tokens("MORGEN"), tokens("我"));
         let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
         // At least one token must be left to run per prompt (the one before the reply).
-        let common = common.min(a.len().saturating_sub(1)).max(1);
-        SharedPrefix::new(&self.base, Some(&self.adapters), a[..common].to_vec())
+        let common = common.min(a.len().saturating_sub(1));
+        (common > 0)
+            .then(|| SharedPrefix::new(&self.base, Some(&self.adapters), a[..common].to_vec()))
     }
 
     /// The base model and the adapters (for [`score_whole_sequences`]).
@@ -220,7 +224,7 @@ impl LlmScorer {
         let scored = score_replies(
             &self.base,
             Some(&self.adapters),
-            Some(self.template()),
+            self.template(),
             &rows,
             batch_size,
         );
