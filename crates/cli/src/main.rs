@@ -71,6 +71,10 @@ enum Command {
     /// Rescore the n-best lists of `eval slt --nbest-out` with a LoRA-tuned LLM as one more
     /// feature, the weights chosen by cross-validation.
     RescoreNbest(signscope_lora::cli::RescoreNbestArgs),
+    /// Synthetic training pairs for a translator: the training split translated by trained
+    /// gloss → text (forward) and text → gloss (back-translation) models, as a manifest for a
+    /// config's `[data] extra_train`.
+    Augment(signscope_slt::cli::AugmentArgs),
     /// Copy a trained translation model folder (or LoRA adapter run) without its
     /// checkpoints, optionally in half precision or 8-bit (how the models under models/ were
     /// made).
@@ -209,6 +213,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Translate(args) => translate::run(*args),
         Command::Correct(args) => signscope_slt::cli::run_correct(args),
+        Command::Augment(args) => signscope_slt::cli::run_augment(args),
         Command::Export(args) if signscope_lora::cli::is_adapter_folder(&args.model) => {
             let written =
                 signscope_lora::cli::export_adapters(&args.model, &args.out, args.storage())?;

@@ -263,6 +263,36 @@ pub struct ExportArgs {
     pub q8: bool,
 }
 
+/// Synthetic training pairs: translate a corpus split with trained models and write the
+/// translations as a manifest for `[data] extra_train` (data diversification).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AugmentArgs {
+    /// Trained model directories, repeated or comma-separated: a gloss → text model gives
+    /// forward pairs (the split's glosses, its text), a text → gloss model back-translated
+    /// ones (its glosses, the split's text). Each reads the split its own config names.
+    #[arg(long = "model", value_delimiter = ',', required = true)]
+    pub models: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "train")]
+    pub split: Split,
+    /// Folder with the corpus folders (default: each model config's data_dir, else
+    /// $SIGNSCOPE_SHARED/data or ../shared/data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Beam width (default: each model's configured one; at least --nbest).
+    #[arg(long)]
+    pub beam: Option<usize>,
+    /// Keep each sentence's this many best translations from every model.
+    #[arg(long, default_value_t = 1)]
+    pub nbest: usize,
+    /// Also write translations equal to the real side they replace (they only repeat a
+    /// training pair, so they are left out by default).
+    #[arg(long)]
+    pub keep_copies: bool,
+    /// Manifest to write (JSON lines; written atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
 /// Correct translated sentences with a text-correction model (SignMST-C).
 #[derive(Debug, Clone, clap::Args)]
 pub struct CorrectArgs {
@@ -911,6 +941,53 @@ impl ExportArgs {
             (false, false) => Storage::F32,
         }
     }
+}
+
+pub fn run_augment(args: AugmentArgs) -> anyhow::Result<()> {
+    if args.nbest == 0 {
+        bail!("--nbest must be at least 1");
+    }
+    let mut records = Vec::new();
+    for dir in &args.models {
+        let translator = Translator::load(dir)?;
+        let data_dir = args
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| translator.config.data_dir());
+        let examples = load_split(&translator.config.data, &data_dir, args.split)?;
+        let mut options = translator.default_options();
+        if let Some(beam) = args.beam {
+            options.beam_size = beam;
+        }
+        let started = std::time::Instant::now();
+        let tag = dir.display().to_string();
+        let (found, counts) = crate::augment::synthetic_pairs(
+            &translator,
+            &examples,
+            options,
+            args.nbest,
+            args.keep_copies,
+            &tag,
+        )
+        .with_context(|| format!("translating the {} split with {tag}", args.split.as_str()))?;
+        eprintln!(
+            "{tag}: {} sentences, {} synthetic pairs ({} translations equal the real side{}), {:.1} s",
+            examples.len(),
+            counts.written,
+            counts.copies,
+            if args.keep_copies {
+                ", kept"
+            } else {
+                ", left out"
+            },
+            started.elapsed().as_secs_f64()
+        );
+        records.extend(found);
+    }
+    signscope_corpus::write_manifest(&args.out, &records)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("{}: {} synthetic pairs", args.out.display(), records.len());
+    Ok(())
 }
 
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {

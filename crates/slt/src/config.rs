@@ -155,6 +155,12 @@ pub struct DataConfig {
     /// stands for are one token. With `model.tie_source_embedding` they share one vector.
     #[serde(default)]
     pub shared_vocabulary: bool,
+    /// More training pairs beside the corpus's train split: manifests (JSON lines with
+    /// "glosses" and "text", e.g. synthetic pairs from `signscope augment`), relative to the
+    /// working directory. The vocabularies still come from the train split alone, so a model
+    /// trained with them shares its vocabularies with one trained without.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_train: Vec<PathBuf>,
     /// Error injection for `direction = "text_correction"` (ignored otherwise).
     #[serde(default)]
     pub noise: NoiseConfig,

@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use signscope_corpus::Split;
 use signscope_corpus::import::{csl_daily, phoenix_2014t};
+use signscope_corpus::manifest::{Record, read_manifest};
 
 use crate::config::{DataConfig, Dataset, Direction, TextLevel};
 
@@ -114,7 +115,20 @@ pub fn load_split(
         Dataset::CslDaily => csl_daily(&path, Some(split)),
     }
     .with_context(|| format!("reading {}", path.display()))?;
-    let examples: Vec<Example> = records
+    let examples = examples_from_records(config, records);
+    if examples.is_empty() {
+        bail!(
+            "{}: no sentence pairs with both glosses and text",
+            path.display()
+        );
+    }
+    Ok(examples)
+}
+
+/// Records with both glosses and text as examples oriented for `config.direction`; the rest
+/// are skipped.
+fn examples_from_records(config: &DataConfig, records: Vec<Record>) -> Vec<Example> {
+    records
         .into_iter()
         .filter_map(|r| {
             let text = tokenize_text(r.text.as_deref()?, config.text_level, config.lowercase_text);
@@ -133,12 +147,29 @@ pub fn load_split(
                 target,
             })
         })
-        .collect();
-    if examples.is_empty() {
-        bail!(
-            "{}: no sentence pairs with both glosses and text",
-            path.display()
-        );
+        .collect()
+}
+
+/// The extra training pairs of `config.extra_train` (manifests, e.g. written by `signscope
+/// augment`), in file order. A file that cannot be read, or holds no pair with both glosses
+/// and text, is an error naming it.
+pub fn load_extra_train(config: &DataConfig) -> anyhow::Result<Vec<Example>> {
+    let mut examples = Vec::new();
+    for path in &config.extra_train {
+        let records = read_manifest(path).with_context(|| {
+            format!(
+                "{}: reading data.extra_train (make it with `signscope augment`)",
+                path.display()
+            )
+        })?;
+        let found = examples_from_records(config, records);
+        if found.is_empty() {
+            bail!(
+                "{}: data.extra_train holds no record with both glosses and text",
+                path.display()
+            );
+        }
+        examples.extend(found);
     }
     Ok(examples)
 }

@@ -7,6 +7,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod augment;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -22,8 +22,8 @@ use signscope_nn::vocab::{BOS_ID, EOS_ID, PAD_ID, Vocabulary};
 
 use crate::config::{Direction, SltConfig, TextLevel};
 use crate::data::{
-    Example, detokenize_text, epoch_batches, load_split, model_source_tokens, tokenize_glosses,
-    tokenize_text,
+    Example, detokenize_text, epoch_batches, load_extra_train, load_split, model_source_tokens,
+    tokenize_glosses, tokenize_text,
 };
 use crate::noise::{inject_errors, mask_unknown, restore_unknown};
 use crate::subword::{Bpe, join_subwords};
@@ -711,6 +711,30 @@ impl SltTask {
         self.train.len()
     }
 
+    /// Appends more training pairs (e.g. `data.extra_train`'s synthetic ones), encoded with the
+    /// vocabularies the train split gave; tokens outside them become `<unk>`, and pairs with a
+    /// side longer than `data.max_length` are skipped as in [`Self::new`]. Returns how many
+    /// were added.
+    pub fn extend_train(&mut self, extra: &[Example]) -> usize {
+        let data = &self.config.data;
+        let before = self.train.len();
+        for example in extra {
+            let source = model_source_tokens(data, &example.source);
+            if source.len() > data.max_length || example.target.len() > data.max_length {
+                continue;
+            }
+            let target = match &self.target_bpe {
+                Some(bpe) => bpe.segment(&example.target),
+                None => example.target.clone(),
+            };
+            self.train.push((
+                self.source_vocab.encode(&source),
+                self.target_vocab.encode(&target),
+            ));
+        }
+        self.train.len() - before
+    }
+
     fn translator(&self, model: &Seq2Seq) -> Translator {
         Translator {
             config: self.config.clone(),
@@ -971,7 +995,23 @@ pub fn train_from_config(
     let dev_set = load_split(&config.data, &data_dir, Split::Dev)?;
     let device = signscope_nn::training_device();
     device.seed(config.training.seed);
+    let extra = load_extra_train(&config.data)?;
     let mut task = SltTask::new(config.clone(), &train_set, dev_set, device.clone());
+    if !extra.is_empty() {
+        let added = task.extend_train(&extra);
+        eprintln!(
+            "{}: {added} extra training pairs from {} (of {} read)",
+            config_path.display(),
+            config
+                .data
+                .extra_train
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            extra.len()
+        );
+    }
     eprintln!(
         "{}: {} training pairs, {} dev pairs, vocabularies {} source / {} target",
         config_path.display(),

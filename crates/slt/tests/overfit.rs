@@ -182,6 +182,62 @@ fn overfits_ten_sentences_and_translates_them_back() {
         "{refused}"
     );
 
+    // Synthetic pairs (`signscope augment`): the overfit model's best translations of its own
+    // training glosses mostly repeat the references and are left out; its second-best ones
+    // differ and become forward pairs with the real glosses.
+    let train = signscope_slt::data::load_split(
+        &config.data,
+        config.data.data_dir.as_deref().unwrap(),
+        signscope_corpus::Split::Train,
+    )
+    .unwrap();
+    let (records, counts) = signscope_slt::augment::synthetic_pairs(
+        &translator,
+        &train,
+        translator.default_options(),
+        2,
+        false,
+        "tiny",
+    )
+    .unwrap();
+    assert!(counts.copies >= 8, "{counts:?}");
+    assert_eq!(
+        counts.written + counts.copies,
+        2 * train.len(),
+        "{counts:?}"
+    );
+    assert_eq!(records.len(), counts.written);
+    for record in &records {
+        let real = train
+            .iter()
+            .find(|e| record.id.ends_with(&format!(":{}", e.id)))
+            .unwrap();
+        assert_eq!(record.glosses, real.source);
+        assert_ne!(record.text.as_deref(), Some(real.target.join(" ").as_str()));
+        assert_eq!(record.extra["synthetic"], "forward");
+    }
+    let manifest = dir.path().join("synthetic.jsonl");
+    signscope_corpus::write_manifest(&manifest, &records).unwrap();
+    // A config's data.extra_train adds them to the train split's pairs, with the same
+    // vocabularies.
+    let mut augmented = config.clone();
+    augmented.data.extra_train = vec![manifest.clone()];
+    let extra = signscope_slt::data::load_extra_train(&augmented.data).unwrap();
+    assert_eq!(extra.len(), records.len());
+    let device = signscope_nn::cpu_device();
+    let mut task =
+        signscope_slt::translator::SltTask::new(augmented.clone(), &train, train.clone(), device);
+    let (pairs, source_vocab) = (task.train_pairs(), task.source_vocab().clone());
+    assert_eq!(task.extend_train(&extra), extra.len());
+    assert_eq!(task.train_pairs(), pairs + extra.len());
+    assert_eq!(task.source_vocab(), &source_vocab);
+    // A missing extra_train file is an error naming it.
+    augmented.data.extra_train = vec![dir.path().join("missing.jsonl")];
+    let missing = signscope_slt::data::load_extra_train(&augmented.data)
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("missing.jsonl"), "{missing}");
+
     // Restarting into the finished run directory without --resume is refused.
     let again = train_from_config(config, Path::new("tiny.toml"), None, None, Start::Fresh);
     assert!(again.unwrap_err().to_string().contains("--resume"));
