@@ -216,6 +216,72 @@ fn chinese_translator_on_the_real_csl_daily_dev_set() {
 }
 
 #[test]
+fn augment_back_translates_a_real_split_into_a_training_manifest() {
+    // `signscope augment` with the committed text → gloss model over PHOENIX-2014T dev (the
+    // train split takes 45 s in release): each sentence's real text with the model's glosses,
+    // unless they equal the real glosses.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bt.jsonl");
+    let out_arg = out.to_str().unwrap();
+    let args = [
+        "augment",
+        "--model",
+        "models/phoenix2014t_t2g",
+        "--split",
+        "dev",
+        "--out",
+        out_arg,
+    ];
+    let done = signscope(&args);
+    assert!(
+        stdout(&done).contains("synthetic pairs"),
+        "{}",
+        stdout(&done)
+    );
+    let records = signscope_corpus::read_manifest(&out).unwrap();
+    let dev = signscope_corpus::import::phoenix_2014t(
+        &repo().join("../shared/data/phoenix-2014t/PHOENIX-2014-T.dev.corpus.csv"),
+        None,
+    )
+    .unwrap();
+    let log = String::from_utf8_lossy(&done.stderr).into_owned();
+    let left_out: usize = log
+        .split(" synthetic pairs (")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(records.len() + left_out, dev.len(), "{log}");
+    assert!(records.len() > dev.len() / 2, "{log}");
+    for record in &records {
+        let id = record.id.rsplit(':').next().unwrap();
+        let real = dev.iter().find(|r| r.id == id).unwrap();
+        let real_text = real.text.as_deref().unwrap().to_lowercase();
+        let words: Vec<&str> = real_text.split_whitespace().collect();
+        assert_eq!(record.text.as_deref(), Some(words.join(" ").as_str()));
+        assert!(!record.glosses.is_empty() && record.glosses != real.glosses);
+        assert_eq!(record.extra["synthetic"], "backward");
+    }
+    // A model named twice, or a missing one, is refused, naming it.
+    let twice = refused(&[
+        "augment",
+        "--model",
+        "models/phoenix2014t_t2g,models/phoenix2014t_t2g",
+        "--out",
+        out_arg,
+    ]);
+    assert!(twice.contains("named twice"), "{twice}");
+    let missing = refused(&[
+        "augment",
+        "--model",
+        "models/no_such_model",
+        "--out",
+        out_arg,
+    ]);
+    assert!(missing.contains("no_such_model"), "{missing}");
+}
+
+#[test]
 fn committed_models_stay_under_50_megabytes() {
     // The developers' guide caps the committed models at 50 MB in all (models/README.md
     // lists each folder's size).

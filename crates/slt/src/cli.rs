@@ -947,6 +947,12 @@ pub fn run_augment(args: AugmentArgs) -> anyhow::Result<()> {
     if args.nbest == 0 {
         bail!("--nbest must be at least 1");
     }
+    // Pair ids carry the model's path; a model named twice would give clashing ids.
+    for (i, dir) in args.models.iter().enumerate() {
+        if args.models[..i].contains(dir) {
+            bail!("{}: named twice in --model", dir.display());
+        }
+    }
     let mut records = Vec::new();
     for dir in &args.models {
         let translator = Translator::load(dir)?;
