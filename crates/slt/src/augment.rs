@@ -56,18 +56,15 @@ pub fn synthetic_pairs(
         let beams = translator.translate_nbest(&sources, options)?;
         for (example, beam) in chunk.iter().zip(beams) {
             for (rank, hypothesis) in beam.into_iter().take(nbest).enumerate() {
-                let (glosses, text) = match data.direction {
-                    Direction::GlossToText => (example.source.clone(), hypothesis.text),
-                    _ => (
-                        tokenize_glosses(&hypothesis.text),
-                        detokenize_text(&example.source, data.text_level),
-                    ),
-                };
-                let copy = match data.direction {
-                    Direction::GlossToText => {
-                        text == detokenize_text(&example.target, data.text_level)
-                    }
-                    _ => glosses == example.target,
+                // `origin` has refused text correction: the model wrote text or glosses.
+                let (glosses, text, copy) = if data.direction == Direction::GlossToText {
+                    let copy = hypothesis.text == detokenize_text(&example.target, data.text_level);
+                    (example.source.clone(), hypothesis.text, copy)
+                } else {
+                    let glosses = tokenize_glosses(&hypothesis.text);
+                    let copy = glosses == example.target;
+                    let text = detokenize_text(&example.source, data.text_level);
+                    (glosses, text, copy)
                 };
                 if copy {
                     counts.copies += 1;

@@ -20,7 +20,7 @@ use signscope_nn::train::{
 };
 use signscope_nn::vocab::{BOS_ID, EOS_ID, PAD_ID, Vocabulary};
 
-use crate::config::{Direction, SltConfig, TextLevel};
+use crate::config::{DataConfig, Direction, SltConfig, TextLevel};
 use crate::data::{
     Example, detokenize_text, epoch_batches, load_extra_train, load_split, model_source_tokens,
     tokenize_glosses, tokenize_text,
@@ -580,6 +580,22 @@ pub fn score_outputs(
     }
 }
 
+/// An example's source as the model's vocabulary holds it and its target words, or `None`
+/// when a side is longer than `data.max_length` (such pairs are not trained on).
+fn model_pair<'a>(data: &DataConfig, example: &'a Example) -> Option<(Vec<String>, &'a [String])> {
+    let source = model_source_tokens(data, &example.source).into_owned();
+    (source.len() <= data.max_length && example.target.len() <= data.max_length)
+        .then_some((source, &example.target[..]))
+}
+
+/// Target words as the model's vocabulary holds them: split into subwords where it has them.
+fn model_target_tokens(bpe: Option<&Bpe>, words: &[String]) -> Vec<String> {
+    match bpe {
+        Some(bpe) => bpe.segment(words),
+        None => words.to_vec(),
+    }
+}
+
 /// Training data and dev evaluation plugged into the generic loop.
 pub struct SltTask {
     train: Vec<(Vec<u32>, Vec<u32>)>,
@@ -599,27 +615,18 @@ pub struct SltTask {
 impl SltTask {
     pub fn new(config: SltConfig, train: &[Example], dev: Vec<Example>, device: Device) -> Self {
         let data = &config.data;
-        let (kept, sources): (Vec<&Example>, Vec<Vec<String>>) = train
-            .iter()
-            .map(|e| (e, model_source_tokens(data, &e.source).into_owned()))
-            .filter(|(e, source)| {
-                source.len() <= data.max_length && e.target.len() <= data.max_length
-            })
-            .unzip();
+        let (sources, words): (Vec<Vec<String>>, Vec<&[String]>) =
+            train.iter().filter_map(|e| model_pair(data, e)).unzip();
         let correction = data.direction == Direction::TextCorrection;
         let target_bpe = (data.target_subwords > 0).then(|| {
             Bpe::learn(
-                kept.iter()
-                    .flat_map(|e| e.target.iter().map(String::as_str)),
+                words.iter().flat_map(|t| t.iter().map(String::as_str)),
                 data.target_subwords,
             )
         });
-        let targets: Vec<Vec<String>> = kept
+        let targets: Vec<Vec<String>> = words
             .iter()
-            .map(|e| match &target_bpe {
-                Some(bpe) => bpe.segment(&e.target),
-                None => e.target.clone(),
-            })
+            .map(|t| model_target_tokens(target_bpe.as_ref(), t))
             .collect();
         // A corrector reads and writes the same language: one vocabulary, so substituted
         // and inserted words are tokens it can also produce. A shared gloss → text vocabulary
@@ -716,17 +723,12 @@ impl SltTask {
     /// side longer than `data.max_length` are skipped as in [`Self::new`]. Returns how many
     /// were added.
     pub fn extend_train(&mut self, extra: &[Example]) -> usize {
-        let data = &self.config.data;
         let before = self.train.len();
         for example in extra {
-            let source = model_source_tokens(data, &example.source);
-            if source.len() > data.max_length || example.target.len() > data.max_length {
+            let Some((source, target)) = model_pair(&self.config.data, example) else {
                 continue;
-            }
-            let target = match &self.target_bpe {
-                Some(bpe) => bpe.segment(&example.target),
-                None => example.target.clone(),
             };
+            let target = model_target_tokens(self.target_bpe.as_ref(), target);
             self.train.push((
                 self.source_vocab.encode(&source),
                 self.target_vocab.encode(&target),
